@@ -1,0 +1,49 @@
+/*
+ * core_lua.c — builds the animo.core module table. Users never require it
+ * directly; lua/animo/init.lua wraps it.
+ *
+ *   core.http()        new HTTPS handle (http_lua.c)
+ *   core.now()         monotonic seconds, for deadlines
+ *   core.sleep(s)      blocks the calling thread for s seconds
+ *   core.VERSION, core.curl_version
+ */
+#include <errno.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core.h"
+#include "http.h"
+
+static int core_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int core_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s <= 86400, 1, "seconds out of range");
+  struct timespec ts = {(time_t)s, (long)((s - (lua_Number)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+  return 0;
+}
+
+static const luaL_Reg funcs[] = {
+  {"now", core_now},
+  {"sleep", core_sleep},
+  {NULL, NULL}
+};
+
+int luaopen_animo_core(lua_State *L) {
+  if (ah_http_global_init() != 0) return luaL_error(L, "animo.core: libcurl initialisation failed");
+  luaL_newlib(L, funcs);
+  http_open(L);
+  lua_pushliteral(L, ANIMO_VERSION);
+  lua_setfield(L, -2, "VERSION");
+  lua_pushstring(L, ah_http_version());
+  lua_setfield(L, -2, "curl_version");
+  return 1;
+}

@@ -1,0 +1,233 @@
+/*
+ * http.c — see http.h. One easy handle per ah_http, reused for every request
+ * so the connection and the TLS session stay alive between calls. The body
+ * buffer, header list and error text live in the handle, so a caller may
+ * raise (e.g. a Lua memory error while copying the body) without leaking.
+ */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#define HEADER_VALUE_MAX 128
+
+struct ah_http {
+  CURL *curl;
+  struct curl_slist *headers;    /* of the last request */
+  char *body;                    /* growable, reused */
+  size_t body_len, body_cap;
+  int too_large;
+  int nomem;
+  char retry_after[HEADER_VALUE_MAX];
+  char content_type[HEADER_VALUE_MAX];
+  char error[CURL_ERROR_SIZE];
+};
+
+int ah_http_global_init(void) {
+  return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+ah_http *ah_http_new(void) {
+  ah_http *h = calloc(1, sizeof *h);
+  if (h == NULL) return NULL;
+  h->curl = curl_easy_init();
+  if (h->curl == NULL) {
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+void ah_http_free(ah_http *h) {
+  if (h == NULL) return;
+  curl_easy_cleanup(h->curl);
+  curl_slist_free_all(h->headers);
+  free(h->body);
+  free(h);
+}
+
+const char *ah_http_version(void) {
+  return curl_version();
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  ah_http *h = ud;
+  size_t len = size * n;
+  if (len > AH_MAX_BODY - h->body_len) {
+    h->too_large = 1;
+    return 0;  /* makes libcurl stop with CURLE_WRITE_ERROR */
+  }
+  if (h->body_len + len > h->body_cap) {
+    size_t cap = h->body_cap ? h->body_cap : 4096;
+    while (cap < h->body_len + len) cap *= 2;
+    char *p = realloc(h->body, cap);
+    if (p == NULL) {
+      h->nomem = 1;
+      return 0;
+    }
+    h->body = p;
+    h->body_cap = cap;
+  }
+  memcpy(h->body + h->body_len, data, len);
+  h->body_len += len;
+  return len;
+}
+
+/* Copies the value of header line `line` into `dst` when its name is `name`
+ * (case-insensitive); trims surrounding blanks and the CRLF. */
+static void take_header(const char *line, size_t len, const char *name,
+                        char *dst) {
+  size_t nlen = strlen(name);
+  if (len <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0)
+    return;
+  const char *v = line + nlen + 1, *end = line + len;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && isspace((unsigned char)end[-1])) end--;
+  size_t vlen = (size_t)(end - v);
+  if (vlen >= HEADER_VALUE_MAX) vlen = HEADER_VALUE_MAX - 1;
+  memcpy(dst, v, vlen);
+  dst[vlen] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud) {
+  ah_http *h = ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    /* A new response starts (after a 1xx, say): forget the last one's. */
+    h->retry_after[0] = h->content_type[0] = '\0';
+  } else {
+    take_header(line, len, "retry-after", h->retry_after);
+    take_header(line, len, "content-type", h->content_type);
+  }
+  return len;
+}
+
+static int has_crlf(const char *s) {
+  return strpbrk(s, "\r\n") != NULL;
+}
+
+/* Builds the header list and sets every per-request option. */
+static ah_status prepare(ah_http *h, const ah_request *req) {
+  CURL *c = h->curl;
+  curl_slist_free_all(h->headers);
+  h->headers = NULL;
+  if (has_crlf(req->url) || has_crlf(req->method)) return AH_BAD_REQUEST;
+  for (size_t i = 0; i < req->nheaders; i++) {
+    if (has_crlf(req->headers[i])) return AH_BAD_REQUEST;
+    struct curl_slist *l = curl_slist_append(h->headers, req->headers[i]);
+    if (l == NULL) return AH_NOMEM;
+    h->headers = l;
+  }
+  /* No "Expect: 100-continue" round trip for bodies. */
+  struct curl_slist *l = curl_slist_append(h->headers, "Expect:");
+  if (l == NULL) return AH_NOMEM;
+  h->headers = l;
+
+  h->body_len = 0;
+  h->too_large = h->nomem = 0;
+  h->retry_after[0] = h->content_type[0] = h->error[0] = '\0';
+
+  curl_easy_setopt(c, CURLOPT_URL, req->url);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                   req->stall_ms > 1000 ? req->stall_ms / 1000 : 1L);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)AH_MAX_BODY);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+
+  if (req->body != NULL) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    if (curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req->body) != CURLE_OK)
+      return AH_NOMEM;
+  } else {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
+  /* After the body options, which reset the method to POST or GET. */
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                   strcmp(req->method, req->body ? "POST" : "GET") == 0
+                       ? NULL : req->method);
+  return AH_OK;
+}
+
+static ah_status classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OK:
+      return AH_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+      return AH_TIMEOUT;
+    case CURLE_OUT_OF_MEMORY:
+      return AH_NOMEM;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+      return AH_TLS;
+    default:
+      return AH_NETWORK;
+  }
+}
+
+/* Fills `res` from the finished transfer `rc`. */
+static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
+  ah_status st = classify(rc);
+  long status = 0;
+  long sent = 0;
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
+  if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    st = AH_TOO_LARGE;
+    strcpy(h->error, "response body larger than 1 MiB");
+  } else if (h->nomem) {
+    st = AH_NOMEM;
+  }
+  if (st == AH_NOMEM) strcpy(h->error, "out of memory");
+  if (st != AH_OK && h->error[0] == '\0')
+    strncpy(h->error, curl_easy_strerror(rc), sizeof h->error - 1);
+  res->status = st == AH_OK ? status : 0;
+  res->body = h->body ? h->body : "";
+  res->body_len = st == AH_OK ? h->body_len : 0;
+  res->retry_after = h->retry_after;
+  res->content_type = h->content_type;
+  res->sent = sent > 0;
+  res->error = h->error;
+  return st;
+}
+
+ah_status ah_http_perform(ah_http *h, const ah_request *req, ah_response *res) {
+  ah_status st = prepare(h, req);
+  if (st != AH_OK) {
+    memset(res, 0, sizeof *res);
+    res->body = res->retry_after = res->content_type = "";
+    res->error = st == AH_NOMEM ? "out of memory"
+                                : "header or URL contains CR or LF";
+    return st;
+  }
+  return finish(h, curl_easy_perform(h->curl), res);
+}

@@ -1,0 +1,185 @@
+--- animo.check — the checks made before any request is sent, so a bad
+-- call costs no round trip. Each check returns nil or a list of problems
+-- ({ field, message }); animo.error turns them into a validation error.
+local cjson = require("cjson").new()
+
+local M = {}
+
+--- The eight event values, in the order of the Animo docs, with the scope
+-- a token needs to subscribe to each.
+M.EVENTS = {
+  { "activation-submitted", "activations:subscribe" },
+  { "form-submitted", "submissions:subscribe" },
+  { "lead-created", "leads:subscribe" },
+  { "lead-updated", "leads:subscribe" },
+  { "lead-deleted", "leads:subscribe" },
+  { "meeting-booked", "meetings:subscribe" },
+  { "meeting-updated", "meetings:subscribe" },
+  { "meeting-cancelled", "meetings:subscribe" },
+}
+
+local SCOPE = {}
+for _, e in ipairs(M.EVENTS) do SCOPE[e[1]] = e[2] end
+M.SCOPE = SCOPE
+
+local MAX_LEN = 255
+
+--- Number of characters in a string that is valid UTF-8, else nil.
+local function chars(s)
+  return utf8.len(s)
+end
+
+local function check_name(name, problems)
+  if name == nil then
+    problems[#problems + 1] = { "name", "name is required" }
+  elseif type(name) ~= "string" then
+    problems[#problems + 1] = { "name", "name must be a string" }
+  elseif not chars(name) or name:find("%z") then
+    problems[#problems + 1] = { "name", "name must be valid UTF-8 text" }
+  elseif name:find("^%s*$") then
+    problems[#problems + 1] = { "name", "name must not be empty" }
+  elseif chars(name) > MAX_LEN then
+    problems[#problems + 1] = { "name", "name must be at most 255 characters" }
+  end
+end
+
+local function check_url(url, problems)
+  if url == nil then
+    problems[#problems + 1] = { "url", "url is required" }
+  elseif type(url) ~= "string" then
+    problems[#problems + 1] = { "url", "url must be a string" }
+  elseif not url:find("^https://[^/?#%s]+") or url:find("[%s%c]") or not chars(url) then
+    problems[#problems + 1] = { "url", "url must be an https URL" }
+  elseif chars(url) > MAX_LEN then
+    problems[#problems + 1] = { "url", "url must be at most 255 characters" }
+  end
+end
+
+--- True when t is a non-empty sequence 1..n with nothing else in it.
+local function is_array(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n > 0 and n == #t
+end
+
+local function check_events(events, problems)
+  if events == nil then
+    problems[#problems + 1] = { "events", "events is required" }
+    return
+  end
+  if type(events) ~= "table" or not is_array(events) then
+    problems[#problems + 1] = { "events", "events must be a non-empty list of event names" }
+    return
+  end
+  local seen = {}
+  for i, e in ipairs(events) do
+    if type(e) ~= "string" or not SCOPE[e] then
+      problems[#problems + 1] = { "events",
+        ("events[%d] is not a known event (%s)"):format(i, type(e) == "string"
+          and ("%q"):format(e):sub(1, 60) or type(e)) }
+    elseif seen[e] then
+      problems[#problems + 1] = { "events", ("events[%d] repeats %s"):format(i, e) }
+    end
+    seen[e] = true
+  end
+end
+
+local FIELD_CHECKS = { name = check_name, url = check_url, events = check_events }
+
+--- Checks a whole webhook spec (attach): name, url and events.
+function M.webhook(spec)
+  local problems = {}
+  check_name(spec.name, problems)
+  check_url(spec.url, problems)
+  check_events(spec.events, problems)
+  return problems[1] and problems or nil
+end
+
+--- Checks the changes of an update: only name, url, events; at least one.
+function M.changes(changes)
+  local problems = {}
+  for k in pairs(changes) do
+    if not FIELD_CHECKS[k] then
+      problems[#problems + 1] = { tostring(k), ("unknown field %q (use name, url or events)"):format(tostring(k)) }
+    end
+  end
+  local any = false
+  for field, check in pairs(FIELD_CHECKS) do
+    if changes[field] ~= nil then
+      any = true
+      check(changes[field], problems)
+    end
+  end
+  if not any and not problems[1] then
+    problems[1] = { "changes", "update needs at least one of name, url or events" }
+  end
+  return problems[1] and problems or nil
+end
+
+local function b64url_decode(s)
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  local bits, nbits, out = 0, 0, {}
+  for i = 1, #s do
+    local v = alphabet:find(s:sub(i, i), 1, true)
+    if not v then return nil end
+    bits = (bits << 6) | (v - 1)
+    nbits = nbits + 6
+    if nbits >= 8 then
+      nbits = nbits - 8
+      out[#out + 1] = string.char((bits >> nbits) & 0xff)
+    end
+  end
+  return table.concat(out)
+end
+
+--- The scopes a JWT access token's payload lists, as a set, or nil for an
+-- opaque token (or any token whose payload cannot be read).
+function M.token_scopes(token)
+  local payload = token:match("^[%w_-]+%.([%w_-]+)%.[%w_-]*$")
+  if not payload then return nil end
+  local ok, claims = pcall(cjson.decode, b64url_decode(payload) or "")
+  if not ok or type(claims) ~= "table" or type(claims.scopes) ~= "table" then
+    return nil
+  end
+  local set = {}
+  for _, s in ipairs(claims.scopes) do
+    if type(s) == "string" then set[s] = true end
+  end
+  return set
+end
+
+--- Checks that a token with `scopes` (from token_scopes) may subscribe to
+-- `events` (a checked list, or nil when no events are being set).
+function M.scopes(scopes, events)
+  if scopes == nil or scopes["*"] then return nil end
+  local problems = {}
+  local any = false
+  for s in pairs(scopes) do
+    if s:find(":subscribe$") then any = true end
+  end
+  if not any then
+    problems[1] = { "token", "the access token has no subscribe scope" }
+  end
+  local reported = {}
+  for _, e in ipairs(events or {}) do
+    local need = SCOPE[e]
+    if not scopes[need] and not reported[need] then
+      reported[need] = true
+      problems[#problems + 1] = { "events",
+        ("event %s needs the scope %s, which the access token lacks"):format(e, need) }
+    end
+  end
+  return problems[1] and problems or nil
+end
+
+--- A header-safe secret: printable ASCII without spaces.
+function M.token(token)
+  return type(token) == "string" and token:find("^[\33-\126]+$") ~= nil
+end
+
+function M.is_uuid(s)
+  return type(s) == "string"
+     and s:find("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") ~= nil
+end
+
+return M

@@ -1,0 +1,373 @@
+--- animo.client — a client for one Animo company: attach, update and detach
+-- webhooks over one kept-alive HTTPS connection.
+-- Every operation returns its result or nil, err (an animo.error); only
+-- programmer misuse (wrong argument types, unknown options) raises.
+local core = require "animo.core"
+local cjson = require("cjson").new()
+local check = require "animo.check"
+local errors = require "animo.error"
+local retry = require "animo.retry"
+local webhook = require "animo.webhook"
+
+local M = {}
+
+local DEFAULT_BASE_URL = "https://app.animo.co/api/v1"
+local STALL = 10  -- seconds without a byte before a try is abandoned
+
+-- option = { type, environment variable, default }
+local OPTIONS = {
+  base_url = { "string", "ANIMO_BASE_URL", DEFAULT_BASE_URL },
+  company = { "string", "ANIMO_COMPANY" },
+  token = { "string", "ANIMO_TOKEN" },
+  ca_file = { "string", "ANIMO_CA_FILE" },
+  timeout = { "number", nil, 30 },
+  deadline = { "number", nil, 60 },
+  connect_timeout = { "number", nil, 10 },
+  retries = { "number", nil, 2 },
+}
+
+local Client = { __name = "animo.client" }
+Client.__index = Client
+
+-- The access token is kept out of the client table, so no dump of it shows.
+local access_token = setmetatable({}, { __mode = "k" })
+
+local function escape(s)
+  return (s:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function read_option(opts, name)
+  local spec = opts[name]
+  if spec ~= nil then return spec end
+  local env = OPTIONS[name][2] and os.getenv(OPTIONS[name][2])
+  if env ~= nil and env ~= "" then return env end
+  return OPTIONS[name][3]
+end
+
+--- animo.client(opts): see API.md §2. Raises only for misuse (unknown
+-- option, wrong type, out-of-range number); problems with the values
+-- themselves (an http:// base_url, a missing company) are returned by the
+-- first operation that needs them.
+function M.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("animo.client: options must be a table", 3) end
+  for k, v in pairs(opts) do
+    local spec = OPTIONS[k]
+    if not spec then error(("animo.client: unknown option %q"):format(tostring(k)), 3) end
+    if type(v) ~= spec[1] then
+      error(("animo.client: option %s must be a %s"):format(k, spec[1]), 3)
+    end
+    if spec[1] == "number" and not (v > 0 and v < math.huge or k == "retries" and v == 0) then
+      error(("animo.client: option %s out of range"):format(k), 3)
+    end
+  end
+  if opts.retries and not math.tointeger(opts.retries) then
+    error("animo.client: option retries must be a whole number", 3)
+  end
+  local base_url = read_option(opts, "base_url"):gsub("/+$", "")
+  local self = setmetatable({
+    base_url = base_url,
+    base_path = base_url:match("^https://[^/]+(/.*)$") or "",
+    company = read_option(opts, "company"),
+    ca_file = read_option(opts, "ca_file"),
+    timeout = read_option(opts, "timeout"),
+    deadline = read_option(opts, "deadline"),
+    connect_timeout = read_option(opts, "connect_timeout"),
+    retries = math.tointeger(read_option(opts, "retries")),
+    http = core.http(),
+  }, Client)
+  access_token[self] = read_option(opts, "token")
+  return self
+end
+
+function Client:__tostring()
+  return ("animo.client (%s, company %s)"):format(self.base_url, self.company or "unset")
+end
+
+function Client:close()
+  self.http:close()
+end
+Client.__close = Client.close
+
+--- Checks the settings an operation needs; returns nil or a usage error.
+function Client:settings_error()
+  if not self.base_url:find("^https://[^/?#%s]+") then
+    return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
+  end
+  if not self.company then
+    return errors.new("usage", "no company: set the company option or ANIMO_COMPANY")
+  end
+  local token = access_token[self]
+  if not token then
+    return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN")
+  end
+  if not check.token(token) then
+    return errors.new("usage", "the access token contains characters not allowed in an HTTP header")
+  end
+  return nil
+end
+
+-- Error kinds and default sentences for HTTP statuses that are not 2xx.
+local STATUS_KIND = {
+  [401] = { "auth", "the access token was not accepted" },
+  [403] = { "forbidden", "the access token may not do this (scope, plan or company access)" },
+  [404] = { "not_found", "not found: check base_url and company" },
+  [422] = { "validation", "the server rejected the request" },
+  [429] = { "rate_limited", "too many requests" },
+}
+
+local function decode(body)
+  local ok, v = pcall(cjson.decode, body)
+  if ok then return v end
+  return nil
+end
+
+--- Replaces every secret in `s` (a server-supplied text) with [redacted].
+local function redact(s, secrets)
+  for _, secret in ipairs(secrets) do
+    if type(secret) == "string" and #secret >= 8 then
+      local i, j = s:find(secret, 1, true)
+      while i do
+        s = s:sub(1, i - 1) .. "[redacted]" .. s:sub(j + 1)
+        i, j = s:find(secret, i + 10, true)
+      end
+    end
+  end
+  return s
+end
+
+--- The error for a non-2xx response `res`, built from its status and body.
+local function status_error(res, ctx)
+  local status = res.status
+  local entry = STATUS_KIND[status]
+  local kind, default
+  if entry then
+    kind, default = entry[1], entry[2]
+  elseif status >= 500 and status <= 599 then
+    kind, default = "server", ("server error (HTTP %d)"):format(status)
+  elseif status >= 300 and status <= 399 then
+    kind, default = "protocol", ("unexpected redirect (HTTP %d): check base_url"):format(status)
+  else
+    kind, default = "protocol", ("unexpected HTTP status %d"):format(status)
+  end
+  local doc = decode(res.body)
+  local message = type(doc) == "table" and type(doc.message) == "string"
+                  and doc.message ~= "" and doc.message or default
+  local t = { status = status, method = ctx.method, path = ctx.path,
+              retry_after = retry.parse_retry_after(res.retry_after) }
+  message = redact(message, ctx.secrets)
+  if kind == "validation" then
+    local problems = {}
+    if type(doc) == "table" and type(doc.errors) == "table" then
+      for key, msgs in pairs(doc.errors) do
+        local field = tostring(key):match("^[^.]+")
+        for _, m in ipairs(type(msgs) == "table" and msgs or { msgs }) do
+          problems[#problems + 1] = { field, redact(tostring(m), ctx.secrets) }
+        end
+      end
+    end
+    return errors.validation(problems[1] and problems or { { "request", message } }, t, message)
+  end
+  return errors.new(kind, message, t)
+end
+
+--- The error for a failed transfer (no HTTP response).
+local function transfer_error(self, kind, message, ctx)
+  local t = { method = ctx.method, path = ctx.path }
+  if kind == "tls" then
+    message = ("%s (CA: %s)"):format(message, self.ca_file or "the system store")
+  elseif kind == "too_large" then
+    kind = "protocol"
+  elseif kind == "bad_request" then
+    kind = "usage"
+  end
+  return errors.new(kind, message, t)
+end
+
+--- Sends `payload` as JSON to the webhooks route `route`, retrying per
+-- animo.retry within the deadline. Returns the 2xx response, or nil, err,
+-- sent (whether the last try may have reached the server).
+function Client:send(method, route, payload, idempotent, secrets)
+  local url_tail = "/" .. escape(self.company) .. "/webhooks/" .. route
+  local ctx = { method = method, path = self.base_path .. url_tail, secrets = secrets }
+  local req = {
+    method = method,
+    url = self.base_url .. url_tail,
+    headers = {
+      "Authorization: Bearer " .. access_token[self],
+      "Accept: application/json",
+      "Content-Type: application/json",
+      "User-Agent: animo/" .. core.VERSION,
+    },
+    body = cjson.encode(payload),
+    ca_file = self.ca_file,
+    connect_timeout = math.max(self.connect_timeout, 0.001),
+    stall = STALL,
+  }
+  local deadline = core.now() + self.deadline
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local left = deadline - core.now()
+    req.timeout = math.max(math.min(self.timeout, left), 0.001)
+    local res, kind, message, sent = self.http:request(req)
+    local err
+    if res then
+      if res.status >= 200 and res.status <= 299 then return res end
+      err, sent = status_error(res, ctx), true
+    else
+      err = transfer_error(self, kind, message, ctx)
+    end
+    err.retryable = retry.retryable(err, idempotent, sent)
+    if not err.retryable or attempt > self.retries then return nil, err, sent end
+    local wait = retry.backoff(attempt, err.retry_after)
+    if core.now() + wait >= deadline then return nil, err, sent end
+    core.sleep(wait)
+  end
+end
+
+local function str(v)
+  return type(v) == "string" and v or nil
+end
+
+local function strlist(v)
+  if type(v) ~= "table" then return nil end
+  for _, e in ipairs(v) do
+    if type(e) ~= "string" then return nil end
+  end
+  return #v > 0 and v or nil
+end
+
+--- The webhook object of a 2xx body: `data` wrapper or bare; nil if the
+-- body is not a JSON object.
+local function body_object(body)
+  local doc = decode(body)
+  if type(doc) ~= "table" then return nil end
+  if type(doc.data) == "table" then return doc.data end
+  return doc
+end
+
+local function protocol_error(message, ctx_method, ctx_path)
+  return errors.new("protocol", message, { method = ctx_method, path = ctx_path })
+end
+
+--- Path of a route, for errors raised before any request.
+function Client:route_path(route)
+  return self.base_path .. "/" .. escape(self.company or "") .. "/webhooks/" .. route
+end
+
+--- Whether a failed attach may still have created its webhook: the request
+-- went out and the answer does not prove it was refused.
+local function may_have_created(err, sent)
+  local kind = err.kind
+  return sent and (kind == "timeout" or kind == "network" or kind == "protocol"
+                   or kind == "server" and err.status ~= 503)
+end
+
+--- client:attach{ name=, url=, events={…} } -> webhook | nil, err
+function Client:attach(spec)
+  if type(spec) ~= "table" then error("attach: expected a table { name=, url=, events= }", 2) end
+  local err = self:settings_error()
+  if err then return nil, err end
+  local path = self:route_path("attach")
+  local problems = check.webhook(spec)
+                   or check.scopes(check.token_scopes(access_token[self]), spec.events)
+  if problems then return nil, errors.validation(problems, { method = "POST", path = path }) end
+
+  local events = {}
+  for i, e in ipairs(spec.events) do events[i] = e end
+  local res, sent
+  res, err, sent = self:send("POST", "attach",
+                             { name = spec.name, url = spec.url, events = events },
+                             false, { access_token[self] })
+  local obj = res and body_object(res.body)
+  if res and not (obj and str(obj.id) and str(obj.token)) then
+    err, sent = protocol_error("the attach response holds no webhook id and token", "POST", path), true
+  end
+  if err then
+    if may_have_created(err, sent) then
+      err.message = ("%s; the webhook %q may have been created: check in Animo before attaching it again")
+                    :format(err.message, spec.name)
+    end
+    return nil, err
+  end
+  return webhook.new{
+    id = obj.id, token = obj.token,
+    name = str(obj.name) or spec.name,
+    url = str(obj.url) or spec.url,
+    events = strlist(obj.events) or events,
+    created_at = str(obj.created_at),
+  }
+end
+
+--- Resolves the first argument of update/detach to { id, token, record }.
+-- Returns nil, problems when it cannot.
+function Client:resolve(target)
+  if type(target) == "table" then
+    if str(target.id) and str(target.token) then
+      return { id = target.id, token = target.token, record = target }
+    end
+    target = target.id or target.name
+  end
+  return nil, { { "webhook", ("cannot find the id and token of webhook %q: pass the record attach returned, or { id = …, token = … }")
+                             :format(tostring(target)) } }
+end
+
+--- Common part of update and detach: checks, then sends. Returns the 2xx
+-- response and the resolved target, or nil, err.
+function Client:change(method, route, target, changes)
+  local err = self:settings_error()
+  if err then return nil, err end
+  local where = { method = method, path = self:route_path(route) }
+  local found, problems = self:resolve(target)
+  problems = problems or (changes and check.changes(changes))
+             or check.scopes(check.token_scopes(access_token[self]), changes and changes.events)
+  if problems then return nil, errors.validation(problems, where) end
+  if not check.token(found.token) then
+    return nil, errors.validation({ { "token", "the webhook token contains characters not allowed" } }, where)
+  end
+  local payload = { id = found.id, token = found.token }
+  for k, v in pairs(changes or {}) do payload[k] = v end
+  local res
+  res, err = self:send(method, route, payload, true, { access_token[self], found.token })
+  if not res then return nil, err end
+  return res, found
+end
+
+--- client:update(webhook, changes) -> webhook | nil, err
+function Client:update(target, changes)
+  if type(target) ~= "table" and type(target) ~= "string" then
+    error("update: first argument must be a webhook id, name or record", 2)
+  end
+  if type(changes) ~= "table" then error("update: second argument must be a table of changes", 2) end
+  local res, found = self:change("PATCH", "update", target, changes)
+  if not res then return nil, found end
+  local obj = body_object(res.body)
+  if not obj then
+    if res.body:find("%S") then
+      return nil, protocol_error("the update response is not a JSON object", "PATCH", self:route_path("update"))
+    end
+    obj = {}
+  end
+  local old = found.record or {}
+  return webhook.new{
+    id = found.id,
+    token = str(obj.token) or found.token,
+    name = str(obj.name) or changes.name or old.name,
+    url = str(obj.url) or changes.url or old.url,
+    events = strlist(obj.events) or changes.events or old.events,
+    created_at = str(obj.created_at) or old.created_at,
+  }
+end
+
+--- client:detach(webhook) -> true | nil, err
+function Client:detach(target)
+  if type(target) ~= "table" and type(target) ~= "string" then
+    error("detach: argument must be a webhook id, name or record", 2)
+  end
+  local res, found = self:change("DELETE", "detach", target, nil)
+  if not res then return nil, found end
+  return true
+end
+
+return M

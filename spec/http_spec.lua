@@ -1,0 +1,1 @@
+describe("x", function() it("y", function() assert.is_true(true) end) end)
