@@ -198,9 +198,10 @@ static ah_status classify(CURLcode rc) {
 static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
   ah_status st = classify(rc);
   long status = 0;
-  long sent = 0;
+  long sent = 0, connects = 0;
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
+  curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
   if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     st = AH_TOO_LARGE;
     strcpy(h->error, "response body larger than 1 MiB");
@@ -216,6 +217,7 @@ static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
   res->retry_after = h->retry_after;
   res->content_type = h->content_type;
   res->sent = sent > 0;
+  res->reused = st == AH_OK && connects == 0;
   res->error = h->error;
   return st;
 }

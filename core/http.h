@@ -45,6 +45,7 @@ typedef struct ah_response {
   const char *retry_after;       /* header value or "" */
   const char *content_type;      /* header value or "" */
   int sent;                      /* 1 when request bytes reached the socket */
+  int reused;                    /* 1 when a kept-alive connection served it */
   const char *error;             /* human message when status != AH_OK */
 } ah_response;
 

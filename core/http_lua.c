@@ -4,6 +4,7 @@
  *   local h = core.http()
  *   local res, kind, msg, sent = h:request{ method=, url=, headers={…},
  *       body=, timeout=, connect_timeout=, stall=, ca_file= }
+ *   -- res = { status=, body=, retry_after=, content_type=, sent=, reused= }
  *   h:close()        -- also __gc and __close; safe to repeat
  *
  * Arguments are all checked before the transfer and results are pushed
@@ -111,7 +112,7 @@ static int f_request(lua_State *L) {
     lua_pushboolean(L, res.sent);
     return 4;
   }
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 6);
   lua_pushinteger(L, res.status);
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, res.body, res.body_len);
@@ -126,6 +127,8 @@ static int f_request(lua_State *L) {
   }
   lua_pushboolean(L, res.sent);
   lua_setfield(L, -2, "sent");
+  lua_pushboolean(L, res.reused);
+  lua_setfield(L, -2, "reused");
   return 1;
 }
 

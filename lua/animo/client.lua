@@ -260,8 +260,9 @@ end
 -- went out and the answer does not prove it was refused.
 local function may_have_created(err, sent)
   local kind = err.kind
-  return sent and (kind == "timeout" or kind == "network" or kind == "protocol"
-                   or kind == "server" and err.status ~= 503)
+  return sent and (kind == "timeout" or kind == "network"
+                   or kind == "server" and err.status ~= 503
+                   or kind == "protocol" and (err.status or 200) < 300)
 end
 
 --- client:attach{ name=, url=, events={…} } -> webhook | nil, err

@@ -84,7 +84,7 @@ function M.start_emulator(args)
 end
 
 --- Calls the admin API: returns the decoded JSON answer.
-function Emulator:admin(method, path, body)
+function Emulator:call(method, path, body)
   local res, kind, msg = self.http:request{
     method = method, url = self.admin .. path, ca_file = self.ca_file,
     headers = { "Content-Type: application/json", "Accept: application/json" },
@@ -97,14 +97,14 @@ end
 
 --- Resets all state; returns the fixtures (tokens and companies).
 function Emulator:reset()
-  self.fixtures = self:admin("POST", "/reset", {})
+  self.fixtures = self:call("POST", "/reset", {})
   return self.fixtures
 end
 
-function Emulator:fault(f) return self:admin("POST", "/faults", f) end
-function Emulator:settings(s) return self:admin("POST", "/settings", s) end
-function Emulator:log() return self:admin("GET", "/log") end
-function Emulator:state() return self:admin("GET", "/state") end
+function Emulator:fault(f) return self:call("POST", "/faults", f) end
+function Emulator:settings(s) return self:call("POST", "/settings", s) end
+function Emulator:log() return self:call("GET", "/log") end
+function Emulator:state() return self:call("GET", "/state") end
 
 --- The webhooks the emulator holds, by name.
 function Emulator:webhooks()
