@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,8 +19,11 @@
 struct ah_http {
   CURL *curl;
   struct curl_slist *headers;    /* of the last request */
-  char *body;                    /* growable, reused */
+  char *body;                    /* response body: growable, reused */
   size_t body_len, body_cap;
+  char *upload;                  /* request body: a copy, fed by on_read */
+  size_t upload_len, upload_pos, upload_cap;
+  int resend_ok;
   int too_large;
   int nomem;
   char retry_after[HEADER_VALUE_MAX];
@@ -47,6 +51,7 @@ void ah_http_free(ah_http *h) {
   curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->headers);
   free(h->body);
+  free(h->upload);
   free(h);
 }
 
@@ -75,6 +80,42 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   memcpy(h->body + h->body_len, data, len);
   h->body_len += len;
   return len;
+}
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ud) {
+  ah_http *h = ud;
+  size_t len = h->upload_len - h->upload_pos;
+  if (len > size * n) len = size * n;
+  memcpy(dst, h->upload + h->upload_pos, len);
+  h->upload_pos += len;
+  return len;
+}
+
+/* libcurl rewinds the body to resend a request on a fresh connection when a
+ * reused one died before any response byte. The server may have processed
+ * it, so for a request that must not run twice (attach) refusing the rewind
+ * turns the silent resend into an error (CURLE_SEND_FAIL_REWIND). */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  ah_http *h = ud;
+  if (!h->resend_ok || origin != SEEK_SET || offset < 0 ||
+      (size_t)offset > h->upload_len)
+    return CURL_SEEKFUNC_CANTSEEK;
+  h->upload_pos = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+/* Keeps a copy of the request body in the handle (reused buffer). */
+static int set_upload(ah_http *h, const char *body, size_t len) {
+  if (len > h->upload_cap) {
+    char *p = realloc(h->upload, len);
+    if (p == NULL) return -1;
+    h->upload = p;
+    h->upload_cap = len;
+  }
+  if (len > 0) memcpy(h->upload, body, len);
+  h->upload_len = len;
+  h->upload_pos = 0;
+  return 0;
 }
 
 /* Copies the value of header line `line` into `dst` when its name is `name`
@@ -153,9 +194,15 @@ static ah_status prepare(ah_http *h, const ah_request *req) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 
   if (req->body != NULL) {
+    if (set_upload(h, req->body, req->body_len) != 0) return AH_NOMEM;
+    h->resend_ok = req->resend_ok;
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    if (curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req->body) != CURLE_OK)
-      return AH_NOMEM;
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, h);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
   } else {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   }
@@ -202,6 +249,9 @@ static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
   curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+  if (rc == CURLE_SEND_FAIL_REWIND) {
+    strcpy(h->error, "the connection was lost after the request was sent");
+  }
   if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     st = AH_TOO_LARGE;
     strcpy(h->error, "response body larger than 1 MiB");

@@ -3,7 +3,7 @@
  *
  *   local h = core.http()
  *   local res, kind, msg, sent = h:request{ method=, url=, headers={…},
- *       body=, timeout=, connect_timeout=, stall=, ca_file= }
+ *       body=, timeout=, connect_timeout=, stall=, ca_file=, resend_ok= }
  *   -- res = { status=, body=, retry_after=, content_type=, sent=, reused= }
  *   h:close()        -- also __gc and __close; safe to repeat
  *
@@ -86,6 +86,8 @@ static int f_request(lua_State *L) {
   req.timeout_ms = opt_ms(L, 2, "timeout", 30);
   req.connect_timeout_ms = opt_ms(L, 2, "connect_timeout", 10);
   req.stall_ms = opt_ms(L, 2, "stall", 10);
+  lua_getfield(L, 2, "resend_ok");
+  req.resend_ok = lua_toboolean(L, -1);
 
   if (lua_getfield(L, 2, "headers") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TTABLE);

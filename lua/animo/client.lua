@@ -203,6 +203,7 @@ function Client:send(method, route, payload, idempotent, secrets)
     ca_file = self.ca_file,
     connect_timeout = math.max(self.connect_timeout, 0.001),
     stall = STALL,
+    resend_ok = idempotent,
   }
   local deadline = core.now() + self.deadline
   local attempt = 0
