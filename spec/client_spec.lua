@@ -101,6 +101,22 @@ describe("client end to end", function()
     assert.equal("from env\n", out)
   end)
 
+  it("defaults base_url to Animo's own API", function()
+    local code, out = helper.run{ "-e", "print(require('animo').client().base_url)" }
+    assert.equal(0, code)
+    assert.equal("https://app.animo.co/api/v1\n", out)
+  end)
+
+  it("leaves the scope check to the server for an opaque token", function()
+    local opaque = emu:call("POST", "/tokens", { scopes = { "leads:subscribe" }, format = "opaque", user = "u1" }).token
+    local wh, err = client{ token = opaque }:attach{ name = "m", url = SPEC.url, events = { "meeting-booked" } }
+    assert.is_nil(wh)
+    assert.equal("forbidden", err.kind)
+    assert.equal(403, err.status)
+    assert.equal("Invalid scope(s) provided.", err.message)
+    assert.equal(1, api_requests())
+  end)
+
   it("lets options win over the environment", function()
     local code, out = helper.run({ "-e", [[
       local c = require("animo").client{ company = "fr33C", base_url = "https://example.invalid/api/v1/" }

@@ -49,6 +49,17 @@ describe("animo (interpreter)", function()
     assert.equal("42\n", out)
   end)
 
+  it("loads in plain lua5.4 through LUA_PATH and LUA_CPATH pointing at the build", function()
+    local cmd = ("cd /tmp && LUA_PATH=%s LUA_CPATH=%s lua5.4 -e %s 2>&1"):format(
+      helper.shell_quote(helper.root .. "/lua/?.lua;" .. helper.root .. "/lua/?/init.lua;;"),
+      helper.shell_quote(helper.build .. "/lib/?.so;;"),
+      helper.shell_quote("local a = require 'animo'; print(a.VERSION, package.searchpath('animo.core', package.cpath))"))
+    local p = io.popen(cmd)
+    local out = p:read("a")
+    assert.is_true(p:close())
+    assert.matches("^" .. require("animo").VERSION:gsub("%.", "%%.") .. "\t/.*/lib/animo/core%.so\n$", out)
+  end)
+
   it("prints its version for -v and --version", function()
     for _, flag in ipairs{ "-v", "--version" } do
       local code, out = run{ flag }

@@ -100,6 +100,26 @@ int main(void) {
   pthread_join(t, NULL);
   close(s);
 
+  /* A listener whose accept queue is full drops new SYNs: connect hangs. */
+  s = listen_loopback(&port);
+  listen(s, 0);
+  int fillers[3];
+  for (int i = 0; i < 3; i++) {
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fillers[i], (struct sockaddr *)&a, sizeof a);
+  }
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/", port);
+  r = base_request(url);
+  r.connect_timeout_ms = 300;
+  st = ah_http_perform(h, &r, &res);
+  ok(st == AH_TIMEOUT && res.sent == 0, "a connect that hangs ends at connect_timeout, nothing sent");
+  for (int i = 0; i < 3; i++) close(fillers[i]);
+  close(s);
+
   ah_http_free(h);
   ah_http_free(NULL);
   ok(1, "free of a handle and of NULL");

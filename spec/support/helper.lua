@@ -3,7 +3,7 @@
 -- file), its admin API, and running the animo binary as a real process.
 local M = {}
 
-M.root = os.getenv("ANIMO_ROOT") or "."
+M.root = os.getenv("ANIMO_ROOT") or os.getenv("PWD") or "."  -- absolute: specs cd elsewhere
 M.build = os.getenv("ANIMO_BUILD") or (M.root .. "/build")
 M.bin = os.getenv("ANIMO_BIN") or (M.build .. "/animo")
 
