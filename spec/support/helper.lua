@@ -3,7 +3,8 @@
 -- file), its admin API, and running the animo binary as a real process.
 local M = {}
 
-M.root = os.getenv("ANIMO_ROOT") or os.getenv("PWD") or "."  -- absolute: specs cd elsewhere
+-- Absolute, since specs run commands from other directories.
+M.root = os.getenv("ANIMO_ROOT") or io.popen("pwd"):read("l")
 M.build = os.getenv("ANIMO_BUILD") or (M.root .. "/build")
 M.bin = os.getenv("ANIMO_BIN") or (M.build .. "/animo")
 
