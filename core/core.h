@@ -13,6 +13,9 @@
  * table on top of the stack. */
 void http_open(lua_State *L);
 
+/* Registers the animo.store metatable; adds `store` (the constructor). */
+void store_open(lua_State *L);
+
 /* The only symbol animo/core.so exports. */
 ANIMO_API int luaopen_animo_core(lua_State *L);
 

@@ -3,6 +3,7 @@
  * directly; lua/animo/init.lua wraps it.
  *
  *   core.http()        new HTTPS handle (http_lua.c)
+ *   core.store(path)   the token-store file and its lock (store_lua.c)
  *   core.now()         monotonic seconds, for deadlines
  *   core.sleep(s)      blocks the calling thread for s seconds
  *   core.VERSION, core.curl_version
@@ -41,6 +42,7 @@ int luaopen_animo_core(lua_State *L) {
   if (ah_http_global_init() != 0) return luaL_error(L, "animo.core: libcurl initialisation failed");
   luaL_newlib(L, funcs);
   http_open(L);
+  store_open(L);
   lua_pushliteral(L, ANIMO_VERSION);
   lua_setfield(L, -2, "VERSION");
   lua_pushstring(L, ah_http_version());

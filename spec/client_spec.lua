@@ -196,7 +196,7 @@ describe("client-side checks (no request is sent)", function()
     ]] }
     assert.equal(0, code)
     assert.equal("usage\tno company: set the company option or ANIMO_COMPANY\n" ..
-                 "usage\tno access token: set the token option or ANIMO_TOKEN\n", out)
+                 "usage\tno access token: set the token option or ANIMO_TOKEN, or run animo login\n", out)
   end)
 
   it("refuses an http:// base URL before any request", function()

@@ -7,6 +7,7 @@ local cjson = require("cjson").new()
 local check = require "animo.check"
 local errors = require "animo.error"
 local retry = require "animo.retry"
+local store = require "animo.store"
 local webhook = require "animo.webhook"
 
 local M = {}
@@ -24,6 +25,7 @@ local OPTIONS = {
   deadline = { "number", nil, 60 },
   connect_timeout = { "number", nil, 10 },
   retries = { "number", nil, 2 },
+  store = { "string", "ANIMO_STORE" },  -- or false: keep nothing on disk
 }
 
 local Client = { __name = "animo.client" }
@@ -54,7 +56,7 @@ function M.new(opts)
   for k, v in pairs(opts) do
     local spec = OPTIONS[k]
     if not spec then error(("animo.client: unknown option %q"):format(tostring(k)), 3) end
-    if type(v) ~= spec[1] then
+    if type(v) ~= spec[1] and not (k == "store" and v == false) then
       error(("animo.client: option %s must be a %s"):format(k, spec[1]), 3)
     end
     if spec[1] == "number" and not (v > 0 and v < math.huge or k == "retries" and v == 0) then
@@ -77,6 +79,11 @@ function M.new(opts)
     http = core.http(),
   }, Client)
   access_token[self] = read_option(opts, "token")
+  if opts.store ~= false then
+    local path, err = store.path(opts.store)
+    self.store_problem = err
+    self.store = path and store.open(path)
+  end
   return self
 end
 
@@ -98,8 +105,14 @@ function Client:settings_error()
     return errors.new("usage", "no company: set the company option or ANIMO_COMPANY")
   end
   local token = access_token[self]
+  if not token and self.store then
+    local err
+    token, err = self.store:access_token(self.base_url)
+    if err then return err end
+    access_token[self] = token
+  end
   if not token then
-    return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN")
+    return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
   end
   if not check.token(token) then
     return errors.new("usage", "the access token contains characters not allowed in an HTTP header")
@@ -248,6 +261,14 @@ local function body_object(body)
   return doc
 end
 
+--- The fields of a webhook the store keeps (a plain table for JSON).
+local function store_record(wh)
+  local events = {}
+  for i, e in ipairs(wh.events) do events[i] = e end
+  return { id = wh.id, name = wh.name, url = wh.url, events = events,
+           created_at = wh.created_at, token = wh.token }
+end
+
 local function protocol_error(message, ctx_method, ctx_path)
   return errors.new("protocol", message, { method = ctx_method, path = ctx_path })
 end
@@ -278,6 +299,15 @@ function Client:attach(spec)
 
   local events = {}
   for i, e in ipairs(spec.events) do events[i] = e end
+  local intent = { name = spec.name, url = spec.url, events = events, started_at = os.date("!%Y-%m-%dT%H:%M:%S+00:00") }
+  local had_intent
+  had_intent, err = self:edit_account(function(acct)
+    local old = acct.pending[spec.name]
+    acct.pending[spec.name] = old or intent
+    return old ~= nil
+  end)
+  if err then return nil, err end
+
   local res, sent
   res, err, sent = self:send("POST", "attach",
                              { name = spec.name, url = spec.url, events = events },
@@ -290,20 +320,56 @@ function Client:attach(spec)
     if may_have_created(err, sent) then
       err.message = ("%s; the webhook %q may have been created: check in Animo before attaching it again")
                     :format(err.message, spec.name)
+    elseif not had_intent then
+      self:edit_account(function(acct) acct.pending[spec.name] = nil end)
     end
     return nil, err
   end
-  return webhook.new{
+  local wh = webhook.new{
     id = obj.id, token = obj.token,
     name = str(obj.name) or spec.name,
     url = str(obj.url) or spec.url,
     events = strlist(obj.events) or events,
     created_at = str(obj.created_at),
   }
+  local _, store_err = self:edit_account(function(acct)
+    acct.pending[spec.name] = nil
+    acct.webhooks[wh.id] = store_record(wh)
+  end)
+  if store_err then
+    store_err.message = ("webhook %q was created but its token could not be saved: keep it from the returned record (%s)")
+                        :format(wh.name, store_err.message)
+    return wh, store_err
+  end
+  return wh
 end
 
---- Resolves the first argument of update/detach to { id, token, record }.
--- Returns nil, problems when it cannot.
+--- Finds the stored record whose id or name is `key`; nil, problems when
+-- there is none (or the name is ambiguous, or only an intent exists).
+function Client:stored(key)
+  local doc, err = self.store:load()
+  if not doc then return nil, err end
+  local acct = store.account(doc, self.base_url, self.company, false)
+  if not acct then return nil end
+  if acct.webhooks[key] then return acct.webhooks[key] end
+  local found
+  for _, rec in pairs(acct.webhooks) do
+    if rec.name == key then
+      if found then
+        return nil, nil, ("two stored webhooks are named %q: use the id"):format(key)
+      end
+      found = rec
+    end
+  end
+  if not found and acct.pending[key] then
+    return nil, nil, ("the attach of webhook %q has an unknown outcome, so no token is stored for it"):format(key)
+  end
+  return found
+end
+
+--- Resolves the first argument of update/detach to { id, token, record }:
+-- a record with id and token, else the store by id or name. Returns nil,
+-- problems (or nil, nil, err for a store failure) when it cannot.
 function Client:resolve(target)
   if type(target) == "table" then
     if str(target.id) and str(target.token) then
@@ -311,8 +377,28 @@ function Client:resolve(target)
     end
     target = target.id or target.name
   end
-  return nil, { { "webhook", ("cannot find the id and token of webhook %q: pass the record attach returned, or { id = …, token = … }")
-                             :format(tostring(target)) } }
+  local why = "pass the record attach returned, or { id = …, token = … }"
+  if type(target) == "string" and self.store then
+    local rec, err, problem = self:stored(target)
+    if err then return nil, nil, err end
+    if rec and str(rec.id) and str(rec.token) then
+      return { id = rec.id, token = rec.token, record = rec }
+    end
+    why = problem or ("the store %s has no webhook with that id or name"):format(self.store.path)
+  end
+  return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
+end
+
+--- Runs fn(account) under the store lock for this client's base_url and
+-- company; does nothing without a store. Returns fn's value or nil, err.
+function Client:edit_account(fn)
+  if not self.store then
+    if self.store_problem then return nil, self.store_problem end
+    return nil
+  end
+  return self.store:change(self.deadline, function(doc)
+    return fn(store.account(doc, self.base_url, self.company, true))
+  end)
 end
 
 --- Common part of update and detach: checks, then sends. Returns the 2xx
@@ -321,7 +407,8 @@ function Client:change(method, route, target, changes)
   local err = self:settings_error()
   if err then return nil, err end
   local where = { method = method, path = self:route_path(route) }
-  local found, problems = self:resolve(target)
+  local found, problems, store_err = self:resolve(target)
+  if store_err then return nil, store_err end
   problems = problems or (changes and check.changes(changes))
              or check.scopes(check.token_scopes(access_token[self]), changes and changes.events)
   if problems then return nil, errors.validation(problems, where) end
@@ -352,7 +439,7 @@ function Client:update(target, changes)
     obj = {}
   end
   local old = found.record or {}
-  return webhook.new{
+  local wh = webhook.new{
     id = found.id,
     token = str(obj.token) or found.token,
     name = str(obj.name) or changes.name or old.name,
@@ -360,6 +447,17 @@ function Client:update(target, changes)
     events = strlist(obj.events) or changes.events or old.events,
     created_at = str(obj.created_at) or old.created_at,
   }
+  local _, store_err = self:edit_account(function(acct)
+    if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
+      acct.webhooks[wh.id] = store_record(wh)
+    end
+  end)
+  if store_err then
+    store_err.message = ("webhook %q was updated but the store could not be: keep its token from the returned record (%s)")
+                        :format(tostring(wh.name), store_err.message)
+    return wh, store_err
+  end
+  return wh
 end
 
 --- client:detach(webhook) -> true | nil, err
@@ -369,6 +467,61 @@ function Client:detach(target)
   end
   local res, found = self:change("DELETE", "detach", target, nil)
   if not res then return nil, found end
+  local _, store_err = self:edit_account(function(acct) acct.webhooks[found.id] = nil end)
+  if store_err then
+    store_err.message = ("webhook %s was detached but its record could not be removed from the store (%s)")
+                        :format(found.id, store_err.message)
+    return nil, store_err
+  end
+  return true
+end
+
+local UNKNOWN_NOTE = "its attach did not finish, so it may or may not exist in Animo: attach it again " ..
+                     "with the same name; if Animo answers that the name is taken, delete it in Animo first"
+
+--- client:webhooks() -> list of records in the store for this base_url and
+-- company, sorted by name (no network call). Each has status "attached",
+-- or "outcome unknown" (no id or token; `note` says what to do).
+function Client:webhooks()
+  local list = {}
+  if not self.store then
+    if self.store_problem then return nil, self.store_problem end
+    return list
+  end
+  local doc, err = self.store:load()
+  if not doc then return nil, err end
+  local acct = store.account(doc, self.base_url, self.company or "", false)
+  if not acct then return list end
+  for _, rec in pairs(acct.webhooks) do
+    local wh = webhook.new(rec)
+    wh.status = "attached"
+    list[#list + 1] = wh
+  end
+  for _, intent in pairs(acct.pending) do
+    local wh = webhook.new(intent)
+    wh.status, wh.note, wh.started_at = "outcome unknown", UNKNOWN_NOTE, intent.started_at
+    list[#list + 1] = wh
+  end
+  table.sort(list, function(a, b)
+    if a.name ~= b.name then return tostring(a.name) < tostring(b.name) end
+    return tostring(a.id) < tostring(b.id)
+  end)
+  return list
+end
+
+--- client:login(token) -> true | nil, err: saves the access token in the
+-- store for this base_url; later clients without a token option use it.
+function Client:login(token)
+  if type(token) ~= "string" then error("login: expected the access token as a string", 2) end
+  if not check.token(token) then
+    return nil, errors.new("validation", "the access token is empty or contains spaces or control characters")
+  end
+  if not self.store then
+    return nil, self.store_problem or errors.new("usage", "login needs a store (the client has store = false)")
+  end
+  local ok, err = self.store:set_access_token(self.deadline, self.base_url, token)
+  if not ok then return nil, err end
+  access_token[self] = token
   return true
 end
 

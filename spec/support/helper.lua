@@ -80,6 +80,7 @@ function M.start_emulator(args)
   end
   local emu = setmetatable(ready, Emulator)
   emu.dir = dir
+  emu.store_path = dir .. "/store/store.json"
   emu.http = core.http()
   return emu
 end
@@ -98,6 +99,7 @@ end
 
 --- Resets all state; returns the fixtures (tokens and companies).
 function Emulator:reset()
+  os.remove(self.store_path)
   self.fixtures = self:call("POST", "/reset", {})
   return self.fixtures
 end
@@ -114,12 +116,12 @@ function Emulator:webhooks()
   return by_name
 end
 
---- Client options for this emulator, the pro company and the `full` token,
--- overridden by `extra`.
+--- Client options for this emulator, the pro company, the `full` token and
+-- a store emptied by each reset, overridden by `extra`.
 function Emulator:options(extra)
   local o = { base_url = self.base_url, ca_file = self.ca_file,
               company = self.fixtures.companies.pro, token = self.fixtures.tokens.full,
-              timeout = 5, deadline = 10 }
+              timeout = 5, deadline = 10, store = self.store_path }
   for k, v in pairs(extra or {}) do o[k] = v end
   return o
 end
@@ -132,14 +134,16 @@ function Emulator:stop()
 end
 
 --- Runs the animo binary with `args` (a list), environment `env` (a table;
--- ANIMO_* variables of this process are cleared first) and optional stdin
--- text. Returns exit code, stdout, stderr.
+-- ANIMO_* variables of this process are cleared first, and HOME is a fresh
+-- folder so no default store is shared) and optional stdin text. Returns
+-- exit code, stdout, stderr.
 function M.run(args, env, stdin)
   local dir = M.tmpdir()
   local parts = { "env" }
-  for _, v in ipairs{ "ANIMO_BASE_URL", "ANIMO_COMPANY", "ANIMO_TOKEN", "ANIMO_CA_FILE", "ANIMO_STORE" } do
+  for _, v in ipairs{ "ANIMO_BASE_URL", "ANIMO_COMPANY", "ANIMO_TOKEN", "ANIMO_CA_FILE", "ANIMO_STORE", "XDG_DATA_HOME" } do
     parts[#parts + 1] = "-u " .. v
   end
+  parts[#parts + 1] = "HOME=" .. M.shell_quote(dir)
   for k, v in pairs(env or {}) do parts[#parts + 1] = M.shell_quote(k .. "=" .. v) end
   parts[#parts + 1] = M.shell_quote(M.bin)
   for _, a in ipairs(args) do parts[#parts + 1] = M.shell_quote(a) end

@@ -1,0 +1,216 @@
+/*
+ * store.c — see store.h. Plain POSIX: open/flock/fsync/rename.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int fail(char *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, AS_ERR_SIZE, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Splits `path` into its folder (into `dir`) and the name within it. */
+static int split(const char *path, char dir[PATH_MAX], const char **base, char *err) {
+  size_t len = strlen(path);
+  if (len == 0 || len >= PATH_MAX - 32) return fail(err, "store path is empty or too long");
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    strcpy(dir, ".");
+    *base = path;
+  } else if (slash == path) {
+    strcpy(dir, "/");
+    *base = slash + 1;
+  } else {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    *base = slash + 1;
+  }
+  if (**base == '\0') return fail(err, "store path %s names a folder, not a file", path);
+  return 0;
+}
+
+int as_read(const char *path, char **data, size_t *len, char *err) {
+  *data = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    if (errno == ELOOP) return fail(err, "store %s is a symbolic link; animo refuses it", path);
+    return fail(err, "cannot open store %s: %s", path, strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    fail(err, "cannot stat store %s: %s", path, strerror(errno));
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    fail(err, "store %s is not a regular file", path);
+    goto out;
+  }
+  if (st.st_uid != geteuid()) {
+    fail(err, "store %s belongs to another user (uid %ld)", path, (long)st.st_uid);
+    goto out;
+  }
+  if (st.st_mode & 077) {
+    fail(err, "store %s is open to other users (mode %03o): run chmod 600 %s", path,
+         (unsigned)(st.st_mode & 0777), path);
+    goto out;
+  }
+  if (st.st_size > AS_MAX_SIZE) {
+    fail(err, "store %s is larger than %d bytes", path, AS_MAX_SIZE);
+    goto out;
+  }
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (buf == NULL) {
+    fail(err, "out of memory reading store %s", path);
+    goto out;
+  }
+  size_t got = 0;
+  while (got < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      free(buf);
+      fail(err, "cannot read store %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
+      goto out;
+    }
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  *data = buf;
+  *len = got;
+  close(fd);
+  return 0;
+out:
+  close(fd);
+  return -1;
+}
+
+int as_make_folder(const char *path, char *err) {
+  char dir[PATH_MAX];
+  const char *base;
+  if (split(path, dir, &base, err) != 0) return -1;
+  /* Create each missing component; chmod because umask may have cut bits. */
+  for (char *p = dir + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(dir, 0700) == 0) {
+      if (chmod(dir, 0700) != 0) return fail(err, "cannot chmod folder %s: %s", dir, strerror(errno));
+    } else if (errno != EEXIST) {
+      return fail(err, "cannot create folder %s: %s", dir, strerror(errno));
+    }
+    *p = saved;
+    if (saved == '\0') break;
+  }
+  return 0;
+}
+
+int as_lock(const char *path, long wait_ms, int *fd, char *err) {
+  char lock[PATH_MAX];
+  if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
+    return fail(err, "store path too long");
+  int f = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (f < 0) return fail(err, "cannot open lock file %s: %s", lock, strerror(errno));
+  struct timespec start, now, pause = {0, 5 * 1000 * 1000};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (flock(f, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      fail(err, "cannot lock %s: %s", lock, strerror(errno));
+      close(f);
+      return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (waited >= wait_ms) {
+      close(f);
+      return fail(err, "store %s is locked by another process (waited %ld ms)", path, waited);
+    }
+    nanosleep(&pause, NULL);
+  }
+  *fd = f;
+  return 0;
+}
+
+void as_unlock(int fd) {
+  if (fd >= 0) close(fd);  /* closing the descriptor releases the flock */
+}
+
+/* Removes ".<base>.tmp.*" files in `dir`: writers killed mid-write. */
+static void remove_stale_temps(const char *dir, const char *base) {
+  char prefix[NAME_MAX + 8];
+  int plen = snprintf(prefix, sizeof prefix, ".%s.tmp.", base);
+  if (plen < 0 || plen >= (int)sizeof prefix) return;
+  DIR *d = opendir(dir);
+  if (d == NULL) return;
+  int dfd = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, prefix, (size_t)plen) == 0) unlinkat(dfd, e->d_name, 0);
+  }
+  closedir(d);
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int as_replace(const char *path, const char *data, size_t len, char *err) {
+  char dir[PATH_MAX], tmp[PATH_MAX];
+  const char *base;
+  if (split(path, dir, &base, err) != 0) return -1;
+  remove_stale_temps(dir, base);
+  if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
+    return fail(err, "store path too long");
+  int fd = mkstemp(tmp);
+  if (fd < 0) return fail(err, "cannot create a temp file in %s: %s", dir, strerror(errno));
+  const char *step = NULL;
+  if (fchmod(fd, 0600) != 0) step = "chmod";
+  else if (write_all(fd, data, len) != 0) step = "write";
+  else if (fsync(fd) != 0) step = "fsync";  /* reported, never retried */
+  int saved = errno;
+  if (close(fd) != 0 && step == NULL) {
+    step = "close";
+    saved = errno;
+  }
+  if (step == NULL && rename(tmp, path) != 0) {
+    step = "rename";
+    saved = errno;
+  }
+  if (step != NULL) {
+    unlink(tmp);
+    return fail(err, "cannot save store %s (%s: %s); the old store is unchanged", path, step,
+                strerror(saved));
+  }
+  /* Make the rename itself durable. */
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || fsync(dfd) != 0) {
+    saved = errno;
+    if (dfd >= 0) close(dfd);
+    return fail(err, "store %s saved but its folder could not be synced: %s", path, strerror(saved));
+  }
+  close(dfd);
+  return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * store.h — the file operations under animo's token store. Lua-free.
+ *
+ * The store is one JSON document (its shape is the Lua layer's business).
+ * This layer guarantees how it sits on disk:
+ *   - the file is private: mode 0600, owned by the user, never a symlink;
+ *     folders it creates are 0700, whatever the umask;
+ *   - a change replaces the file atomically (temp file in the same folder,
+ *     written fully, fsync, rename, fsync of the folder), so a reader never
+ *     sees a torn file and needs no lock;
+ *   - writers serialise on an flock of a separate lock file that is never
+ *     renamed, with a bounded wait.
+ * Every function returns 0 on success or -1 with a message in `err`.
+ */
+#ifndef ANIMO_STORE_H
+#define ANIMO_STORE_H
+
+#include <stddef.h>
+
+#define AS_ERR_SIZE 512
+#define AS_MAX_SIZE (16 * 1024 * 1024)  /* a larger store is refused */
+
+/* Reads the store at `path` into a malloc'd buffer (*data, *len; the caller
+ * frees it). A missing file is not an error: *data is NULL. Refuses a
+ * symlink, a non-regular file, one owned by another user or readable by
+ * others (the message gives the chmod fix). */
+int as_read(const char *path, char **data, size_t *len, char *err);
+
+/* Creates the folder of `path` and its missing parents, new ones 0700. */
+int as_make_folder(const char *path, char *err);
+
+/* Takes the exclusive lock for the store at `path` (lock file path.lock,
+ * 0600), waiting at most `wait_ms`. On success *fd holds the lock. */
+int as_lock(const char *path, long wait_ms, int *fd, char *err);
+
+/* Releases a lock taken by as_lock. */
+void as_unlock(int fd);
+
+/* Replaces the store at `path` with `len` bytes of `data`, atomically and
+ * durably. Call with the lock held. Removes temp files that writers killed
+ * mid-write left behind. On failure the old file is untouched. */
+int as_replace(const char *path, const char *data, size_t len, char *err);
+
+#endif

@@ -1,0 +1,186 @@
+--- animo.store — the token store: the one place a webhook's token lives
+-- after attach (Animo shows it once and cannot list webhooks).
+--
+-- One JSON document a person can read:
+--   { "animo_store": 1,
+--     "servers": { BASE_URL: { "access_token": "…",
+--       "companies": { COMPANY: {
+--         "webhooks": { ID: { id, name, url, events, created_at, token } },
+--         "pending":  { NAME: { name, url, events, started_at } } } } } } }
+-- "pending" holds attach intents: written before an attach is sent and
+-- replaced by the record when the answer comes, so a webhook whose attach
+-- outcome is unknown (timeout, crash) is never forgotten.
+--
+-- core.store (C) makes every change atomic, durable and serialised between
+-- processes; this module decides paths and the document's shape.
+local core = require "animo.core"
+local cjson = require("cjson").new()
+local errors = require "animo.error"
+
+local M = {}
+
+local FORMAT = 1
+
+local function store_error(message)
+  return errors.new("store", message)
+end
+
+--- The store path: the `store` option, else ANIMO_STORE, else
+-- $XDG_DATA_HOME/animo/store.json, else ~/.local/share/animo/store.json.
+function M.path(option)
+  if option then return option end
+  local function env(name)
+    local v = os.getenv(name)
+    return v ~= "" and v or nil
+  end
+  local path = env("ANIMO_STORE")
+  if path then return path end
+  local data = env("XDG_DATA_HOME")
+  if data then return data .. "/animo/store.json" end
+  local home = env("HOME")
+  if home then return home .. "/.local/share/animo/store.json" end
+  return nil, store_error("no store path: set the store option, ANIMO_STORE or HOME")
+end
+
+-- JSON with sorted keys and two-space indents, so the file reads well and
+-- diffs cleanly. Arrays are tables with a [1]; empty tables are objects.
+local function encode(v, indent, out)
+  if type(v) ~= "table" then
+    out[#out + 1] = cjson.encode(v)
+    return
+  end
+  local inner = indent .. "  "
+  if v[1] ~= nil then
+    out[#out + 1] = "["
+    for i, item in ipairs(v) do
+      out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner
+      encode(item, inner, out)
+    end
+    out[#out + 1] = "\n" .. indent .. "]"
+    return
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  if #keys == 0 then
+    out[#out + 1] = "{}"
+    return
+  end
+  table.sort(keys)
+  out[#out + 1] = "{"
+  for i, k in ipairs(keys) do
+    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. cjson.encode(k) .. ": "
+    encode(v[k], inner, out)
+  end
+  out[#out + 1] = "\n" .. indent .. "}"
+end
+
+function M.encode(doc)
+  local out = {}
+  encode(doc, "", out)
+  out[#out + 1] = "\n"
+  return table.concat(out)
+end
+
+local Store = { __name = "animo.store" }
+Store.__index = Store
+
+function Store:__tostring()
+  return ("animo.store (%s)"):format(self.path)
+end
+
+--- Opens (lazily: nothing touches the disk yet) the store at `path`.
+function M.open(path)
+  return setmetatable({ path = path, file = core.store(path) }, Store)
+end
+
+local function is_object(v)
+  return type(v) == "table" and (next(v) == nil or v[1] == nil)
+end
+
+--- Reads the whole document, without a lock: a replace is atomic, so a
+-- reader sees the old or the new file, never a mix. A missing file is an
+-- empty store. Returns doc or nil, err.
+function Store:load()
+  local text, msg = self.file:read()
+  if text == nil then return nil, store_error(msg) end
+  if text == false then return { animo_store = FORMAT, servers = {} } end
+  local ok, doc = pcall(cjson.decode, text)
+  if not ok or not is_object(doc) or not is_object(doc.servers or {}) then
+    return nil, store_error(("store %s cannot be parsed%s; animo will not overwrite it: fix or move it")
+      :format(self.path, ok and " (not an animo store)" or ": " .. tostring(doc):gsub("^.-: ", "")))
+  end
+  if doc.animo_store ~= FORMAT then
+    return nil, store_error(("store %s has format %s, which this animo does not know; animo will not overwrite it")
+      :format(self.path, tostring(doc.animo_store)))
+  end
+  doc.servers = doc.servers or {}
+  return doc
+end
+
+--- Read-modify-write under the lock: fn(doc) edits doc in place and
+-- returns a value (false: nothing to write). Waits for the lock at most
+-- `wait` seconds. Returns fn's value, or nil, err with the file unchanged.
+function Store:change(wait, fn)
+  local folder_ok, msg = self.file:make_folder()
+  if not folder_ok then return nil, store_error(msg) end
+  local locked
+  locked, msg = self.file:lock(wait)
+  if not locked then return nil, store_error(msg) end
+  local doc, err = self:load()
+  local result
+  if doc then
+    local ok, r = pcall(fn, doc)
+    if not ok then
+      self.file:unlock()
+      error(r, 0)  -- a bug in the caller: keep its traceback message
+    end
+    result = r
+    if r ~= false then
+      local written
+      written, msg = self.file:replace(M.encode(doc))
+      if not written then err = store_error(msg) end
+    end
+  end
+  self.file:unlock()
+  if err then return nil, err end
+  return result
+end
+
+--- The part of `doc` for one server and company; created when `create`.
+function M.account(doc, base_url, company, create)
+  local server = doc.servers[base_url]
+  if not server then
+    if not create then return nil end
+    server = { companies = {} }
+    doc.servers[base_url] = server
+  end
+  server.companies = server.companies or {}
+  local acct = server.companies[company]
+  if not acct then
+    if not create then return nil end
+    acct = { webhooks = {}, pending = {} }
+    server.companies[company] = acct
+  end
+  acct.webhooks = acct.webhooks or {}
+  acct.pending = acct.pending or {}
+  return acct
+end
+
+--- The access token saved by login for `base_url`, or nil (or nil, err).
+function Store:access_token(base_url)
+  local doc, err = self:load()
+  if not doc then return nil, err end
+  local server = doc.servers[base_url]
+  return server and type(server.access_token) == "string" and server.access_token or nil
+end
+
+function Store:set_access_token(wait, base_url, token)
+  return self:change(wait, function(doc)
+    local server = doc.servers[base_url] or { companies = {} }
+    server.access_token = token
+    doc.servers[base_url] = server
+    return true
+  end)
+end
+
+return M
