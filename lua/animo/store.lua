@@ -117,9 +117,9 @@ function Store:load()
   return doc
 end
 
---- Read-modify-write under the lock: fn(doc) edits doc in place and
--- returns a value (false: nothing to write). Waits for the lock at most
--- `wait` seconds. Returns fn's value, or nil, err with the file unchanged.
+--- Read-modify-write under the lock: fn(doc) edits doc in place; the
+-- result is written back. Waits for the lock at most `wait` seconds.
+-- Returns fn's value (true if none), or nil, err with the file unchanged.
 function Store:change(wait, fn)
   local folder_ok, msg = self.file:make_folder()
   if not folder_ok then return nil, store_error(msg) end
@@ -135,14 +135,13 @@ function Store:change(wait, fn)
       error(r, 0)  -- a bug in the caller: keep its traceback message
     end
     result = r
-    if r ~= false then
-      local written
-      written, msg = self.file:replace(M.encode(doc))
-      if not written then err = store_error(msg) end
-    end
+    local written
+    written, msg = self.file:replace(M.encode(doc))
+    if not written then err = store_error(msg) end
   end
   self.file:unlock()
   if err then return nil, err end
+  if result == nil then return true end
   return result
 end
 
