@@ -80,6 +80,25 @@ describe("store location", function()
     helper.rmtree(dir)
   end)
 
+  it("flushes each change to disk before returning: fsync, rename, fsync of the folder", function()
+    local dir = helper.tmpdir()
+    local path = dir .. "/store.json"
+    local cmd = ("env ANIMO_STORE=%s strace -f -qq -e trace=fsync,rename,openat -o %s/trace %s -e %s > /dev/null 2>&1")
+      :format(path, dir, helper.shell_quote(helper.bin),
+              helper.shell_quote("assert(require('animo').client():login('t-1234567')) print('saved')"))
+    assert.is_true(os.execute(cmd))
+    local calls = {}
+    for line in io.lines(dir .. "/trace") do
+      local call = line:match("^%d+%s+(%a+)%(")
+      if call == "fsync" or call == "rename" or (call == "openat" and line:find(dir, 1, true) and line:find("O_DIRECTORY")) then
+        calls[#calls + 1] = call == "openat" and "open folder" or call
+      end
+    end
+    -- (an earlier open of the folder looks for temp files of killed writers)
+    assert.matches("fsync,rename,open folder,fsync$", table.concat(calls, ","))
+    helper.rmtree(dir)
+  end)
+
   it("keeps nothing on disk with store = false", function()
     local dir = helper.tmpdir()
     local code, out = run_lua([[
