@@ -296,6 +296,20 @@ describe("bad stores", function()
     assert.equal("store", select(2, c:webhooks()).kind)
   end)
 
+  it("refuses a store that belongs to another user", function()
+    local as_root = io.popen("id -u"):read("l") == "0"
+    if as_root then
+      os.execute("chown nobody " .. emu.store_path)
+    else  -- a non-root user cannot give a file away: take one of root's
+      assert(os.remove(emu.store_path))
+      os.execute("ln /etc/hostname " .. emu.store_path)
+    end
+    local _, err = c:attach(SPEC)
+    assert.equal("store", err.kind)
+    assert.matches(as_root and "belongs to another user" or "open to other users", err.message)
+    assert.equal(0, #emu:log())
+  end)
+
   it("refuses a symlinked store", function()
     local real = emu.store_path .. ".real"
     assert(os.rename(emu.store_path, real))
@@ -332,15 +346,21 @@ describe("bad stores", function()
 
   it("gives up waiting for a lock held by another process", function()
     local dir = helper.tmpdir()
-    os.execute(("flock %s sh -c 'touch %s/held; sleep 5' > /dev/null 2>&1 & echo $! > %s/pid")
-      :format(helper.shell_quote(emu.store_path .. ".lock"), dir, dir))
+    local holder = ([[
+      local st = require("animo.core").store(%q)
+      assert(st:lock(1))
+      io.open(%q, "w"):close()
+      require("animo.core").sleep(30)
+    ]]):format(emu.store_path, dir .. "/held")
+    os.execute(("%s -e %s > /dev/null 2>&1 & echo $! > %s/pid"):format(helper.shell_quote(helper.bin),
+      helper.shell_quote(holder), dir))
     assert.is_truthy(helper.wait_for(function() return helper.read_file(dir .. "/held") end, 5))
     local _, err = client{ deadline = 0.5 }:attach(SPEC)
     assert.equal("store", err.kind)
-    assert.matches("is locked by another process", err.message)
+    assert.matches("is locked by another process %(waited %d+ ms%)", err.message)
     assert.equal(0, #emu:log())
     assert.is_table(c:webhooks())  -- reading needs no lock
-    os.execute("pkill -f 'touch " .. dir .. "/held' ; kill $(cat " .. dir .. "/pid) 2>/dev/null")
+    os.execute("kill -9 " .. helper.read_file(dir .. "/pid"):match("%d+"))
     helper.rmtree(dir)
   end)
 
