@@ -25,7 +25,7 @@ local OPTIONS = {
   deadline = { "number", nil, 60 },
   connect_timeout = { "number", nil, 10 },
   retries = { "number", nil, 2 },
-  store = { "string", "ANIMO_STORE" },  -- or false: keep nothing on disk
+  store = { "string" },  -- or false: keep nothing on disk; path rules in animo.store
 }
 
 local Client = { __name = "animo.client" }
@@ -335,13 +335,8 @@ function Client:attach(spec)
   local _, store_err = self:edit_account(function(acct)
     acct.pending[spec.name] = nil
     acct.webhooks[wh.id] = store_record(wh)
-  end)
-  if store_err then
-    store_err.message = ("webhook %q was created but its token could not be saved: keep it from the returned record (%s)")
-                        :format(wh.name, store_err.message)
-    return wh, store_err
-  end
-  return wh
+  end, ("webhook %q was created but its token could not be saved: keep it from the returned record"):format(wh.name))
+  return wh, store_err
 end
 
 --- Finds the stored record whose id or name is `key`; nil, problems when
@@ -390,15 +385,20 @@ function Client:resolve(target)
 end
 
 --- Runs fn(account) under the store lock for this client's base_url and
--- company; does nothing without a store. Returns fn's value or nil, err.
-function Client:edit_account(fn)
+-- company; does nothing without a store. Returns fn's value or nil, err;
+-- `failure`, when given, says what the failure means for the caller.
+function Client:edit_account(fn, failure)
   if not self.store then
     if self.store_problem then return nil, self.store_problem end
     return nil
   end
-  return self.store:change(self.deadline, function(doc)
+  local result, err = self.store:change(self.deadline, function(doc)
     return fn(store.account(doc, self.base_url, self.company, true))
   end)
+  if err and failure then
+    err.message = ("%s (%s)"):format(failure, err.message)
+  end
+  return result, err
 end
 
 --- Common part of update and detach: checks, then sends. Returns the 2xx
@@ -451,13 +451,8 @@ function Client:update(target, changes)
     if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
       acct.webhooks[wh.id] = store_record(wh)
     end
-  end)
-  if store_err then
-    store_err.message = ("webhook %q was updated but the store could not be: keep its token from the returned record (%s)")
-                        :format(tostring(wh.name), store_err.message)
-    return wh, store_err
-  end
-  return wh
+  end, ("webhook %q was updated but the store could not be: keep its token from the returned record"):format(tostring(wh.name)))
+  return wh, store_err
 end
 
 --- client:detach(webhook) -> true | nil, err
@@ -467,12 +462,9 @@ function Client:detach(target)
   end
   local res, found = self:change("DELETE", "detach", target, nil)
   if not res then return nil, found end
-  local _, store_err = self:edit_account(function(acct) acct.webhooks[found.id] = nil end)
-  if store_err then
-    store_err.message = ("webhook %s was detached but its record could not be removed from the store (%s)")
-                        :format(found.id, store_err.message)
-    return nil, store_err
-  end
+  local _, store_err = self:edit_account(function(acct) acct.webhooks[found.id] = nil end,
+    ("webhook %s was detached but its record could not be removed from the store"):format(found.id))
+  if store_err then return nil, store_err end
   return true
 end
 
