@@ -27,5 +27,7 @@ print(("rejected  %s"):format(tostring(err)))
 _, err = client:attach{ name = "Leads", url = "http://insecure.example.com/", events = { "lead-created" } }
 print(("rejected  %s"):format(tostring(err)))
 
-assert(client:detach(wh))
+-- The token store knows the webhook by name, so no record is needed.
+print(("stored    %d webhook(s) in %s"):format(#assert(client:webhooks()), client.store.path))
+assert(client:detach("CRM sync"))
 print(("detached  %-10s id=%s"):format(wh.name, wh.id))

@@ -9,5 +9,5 @@ cmake --build build -j2 >/dev/null
 dir=$(mktemp -d)
 trap 'sh scripts/emulator.sh stop "$dir"; rm -rf "$dir"' EXIT INT TERM
 eval "$(sh scripts/emulator.sh start "$dir")"
-export ANIMO_BASE_URL ANIMO_CA_FILE ANIMO_COMPANY ANIMO_TOKEN
+export ANIMO_BASE_URL ANIMO_CA_FILE ANIMO_COMPANY ANIMO_TOKEN ANIMO_STORE
 build/animo scripts/demo.lua

@@ -1,7 +1,8 @@
 #!/bin/sh
 # emulator.sh — start or stop the local Animo emulator for trying animo out.
 #   eval "$(sh scripts/emulator.sh start DIR)"   starts it in DIR and prints
-#        the ANIMO_* settings (a fresh company and access token) to export
+#        the ANIMO_* settings to export: its URL and CA, a company, an access
+#        token, and a token store inside DIR
 #   sh scripts/emulator.sh stop DIR
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,8 @@ req = urllib.request.Request(ready["admin"] + "/reset", data=b"{}", method="POST
                              headers={"Content-Type": "application/json"})
 fixtures = json.load(urllib.request.urlopen(req, context=ctx))
 for k, v in (("ANIMO_BASE_URL", ready["base_url"]), ("ANIMO_CA_FILE", ready["ca_file"]),
-             ("ANIMO_COMPANY", fixtures["companies"]["pro"]), ("ANIMO_TOKEN", fixtures["tokens"]["full"])):
+             ("ANIMO_COMPANY", fixtures["companies"]["pro"]), ("ANIMO_TOKEN", fixtures["tokens"]["full"]),
+             ("ANIMO_STORE", ready["ca_file"].rsplit("/", 1)[0] + "/store/store.json")):
     print(f"export {k}='{v}'")
 PY
   ;;
