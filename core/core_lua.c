@@ -4,6 +4,7 @@
  *
  *   core.http()        new HTTPS handle (http_lua.c)
  *   core.store(path)   the token-store file and its lock (store_lua.c)
+ *   core.multi()       many transfers at once, for tasks (multi_lua.c)
  *   core.now()         monotonic seconds, for deadlines
  *   core.sleep(s)      blocks the calling thread for s seconds
  *   core.VERSION, core.curl_version
@@ -43,6 +44,7 @@ int luaopen_animo_core(lua_State *L) {
   luaL_newlib(L, funcs);
   http_open(L);
   store_open(L);
+  multi_open(L);
   lua_pushliteral(L, ANIMO_VERSION);
   lua_setfield(L, -2, "VERSION");
   lua_pushstring(L, ah_http_version());

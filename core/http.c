@@ -3,6 +3,8 @@
  * so the connection and the TLS session stay alive between calls. The body
  * buffer, header list and error text live in the handle, so a caller may
  * raise (e.g. a Lua memory error while copying the body) without leaking.
+ * An ah_multi runs many ah_http transfers at once on one curl multi handle,
+ * whose connection pool and shared TLS session cache they all use.
  */
 #include "http.h"
 
@@ -29,6 +31,14 @@ struct ah_http {
   char retry_after[HEADER_VALUE_MAX];
   char content_type[HEADER_VALUE_MAX];
   char error[CURL_ERROR_SIZE];
+  ah_multi *multi;               /* set while added to one */
+  ah_http *next;                 /* in multi->transfers */
+};
+
+struct ah_multi {
+  CURLM *multi;
+  CURLSH *share;                 /* TLS sessions shared by its transfers */
+  ah_http *transfers;            /* added and not yet collected */
 };
 
 int ah_http_global_init(void) {
@@ -48,6 +58,7 @@ ah_http *ah_http_new(void) {
 
 void ah_http_free(ah_http *h) {
   if (h == NULL) return;
+  if (h->multi != NULL) ah_multi_remove(h->multi, h);
   curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->headers);
   free(h->body);
@@ -272,14 +283,96 @@ static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
   return st;
 }
 
+/* Fills `res` for a request refused before it started. */
+static ah_status refused(ah_status st, ah_response *res) {
+  memset(res, 0, sizeof *res);
+  res->body = res->retry_after = res->content_type = "";
+  res->error = st == AH_NOMEM ? "out of memory" : "header or URL contains CR or LF";
+  return st;
+}
+
 ah_status ah_http_perform(ah_http *h, const ah_request *req, ah_response *res) {
+  if (h->multi != NULL) return refused(AH_BAD_REQUEST, res);
   ah_status st = prepare(h, req);
-  if (st != AH_OK) {
-    memset(res, 0, sizeof *res);
-    res->body = res->retry_after = res->content_type = "";
-    res->error = st == AH_NOMEM ? "out of memory"
-                                : "header or URL contains CR or LF";
-    return st;
-  }
+  if (st != AH_OK) return refused(st, res);
   return finish(h, curl_easy_perform(h->curl), res);
+}
+
+int ah_http_busy(const ah_http *h) {
+  return h->multi != NULL;
+}
+
+ah_multi *ah_multi_new(void) {
+  ah_multi *m = calloc(1, sizeof *m);
+  if (m == NULL) return NULL;
+  m->multi = curl_multi_init();
+  m->share = curl_share_init();
+  if (m->multi == NULL || m->share == NULL ||
+      curl_share_setopt(m->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    ah_multi_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void ah_multi_free(ah_multi *m) {
+  if (m == NULL) return;
+  while (m->transfers != NULL) ah_multi_remove(m, m->transfers);
+  if (m->multi) curl_multi_cleanup(m->multi);
+  if (m->share) curl_share_cleanup(m->share);
+  free(m);
+}
+
+ah_status ah_multi_add(ah_multi *m, ah_http *h, const ah_request *req, ah_response *res) {
+  if (h->multi != NULL) return refused(AH_BAD_REQUEST, res);
+  ah_status st = prepare(h, req);
+  if (st != AH_OK) return refused(st, res);
+  curl_easy_setopt(h->curl, CURLOPT_SHARE, m->share);
+  curl_easy_setopt(h->curl, CURLOPT_PRIVATE, h);
+  if (curl_multi_add_handle(m->multi, h->curl) != CURLM_OK) {
+    curl_easy_setopt(h->curl, CURLOPT_SHARE, NULL);
+    return refused(AH_NOMEM, res);
+  }
+  h->multi = m;
+  h->next = m->transfers;
+  m->transfers = h;
+  return AH_OK;
+}
+
+void ah_multi_remove(ah_multi *m, ah_http *h) {
+  for (ah_http **p = &m->transfers; *p != NULL; p = &(*p)->next) {
+    if (*p == h) {
+      *p = h->next;
+      break;
+    }
+  }
+  curl_multi_remove_handle(m->multi, h->curl);
+  curl_easy_setopt(h->curl, CURLOPT_SHARE, NULL);  /* the share may go first */
+  h->multi = NULL;
+  h->next = NULL;
+}
+
+int ah_multi_perform(ah_multi *m, long wait_ms) {
+  int running = 0;
+  if (curl_multi_perform(m->multi, &running) != CURLM_OK) return -1;
+  if (wait_ms > 0 && running > 0) {
+    if (curl_multi_poll(m->multi, NULL, 0, (int)wait_ms, NULL) != CURLM_OK) return -1;
+    if (curl_multi_perform(m->multi, &running) != CURLM_OK) return -1;
+  }
+  return running;
+}
+
+ah_http *ah_multi_done(ah_multi *m, ah_status *st, ah_response *res) {
+  int left;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURLcode rc = msg->data.result;
+    ah_http *h = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+    ah_multi_remove(m, h);  /* invalidates msg */
+    *st = finish(h, rc, res);
+    return h;
+  }
+  return NULL;
 }

@@ -1,5 +1,6 @@
 /*
- * http.h — animo's HTTPS transport over one reused libcurl easy handle.
+ * http.h — animo's HTTPS transport: one reused libcurl easy handle per
+ * ah_http, run blocking (ah_http_perform) or many at once (ah_multi).
  *
  * Lua-free: callers pass plain C strings and get a status code and a
  * response that points into the handle's own buffers. Policy (which headers,
@@ -66,6 +67,33 @@ void ah_http_free(ah_http *h);
 /* Runs one request to completion (blocking). On every return `res` is filled;
  * its pointers stay valid until the next call on `h` or ah_http_free. */
 ah_status ah_http_perform(ah_http *h, const ah_request *req, ah_response *res);
+
+/* True while `h` is added to a multi (it cannot run another request). */
+int ah_http_busy(const ah_http *h);
+
+/* Many transfers at once, driven without blocking. */
+typedef struct ah_multi ah_multi;
+
+/* Returns NULL when libcurl cannot make the handles (out of memory). */
+ah_multi *ah_multi_new(void);
+
+/* Removes the transfers still running (they can be reused) and frees. */
+void ah_multi_free(ah_multi *m);
+
+/* Starts `req` on `h`. On failure fills `res` like ah_http_perform. */
+ah_status ah_multi_add(ah_multi *m, ah_http *h, const ah_request *req, ah_response *res);
+
+/* Abandons the transfer of `h` (it can be reused). */
+void ah_multi_remove(ah_multi *m, ah_http *h);
+
+/* Advances every transfer without blocking; then, when `wait_ms` > 0 and
+ * transfers are running, waits at most that long for network activity and
+ * advances again. Returns the number still running, -1 on a libcurl error. */
+int ah_multi_perform(ah_multi *m, long wait_ms);
+
+/* The next finished transfer with its result in `st` and `res` (as for
+ * ah_http_perform), now removed from `m`; NULL when none is finished. */
+ah_http *ah_multi_done(ah_multi *m, ah_status *st, ah_response *res);
 
 /* libcurl and TLS backend versions, e.g. "libcurl/7.88.1 OpenSSL/3.0.11". */
 const char *ah_http_version(void);

@@ -20,16 +20,16 @@
 #include "http.h"
 
 #define HTTP_MT "animo.http"
-#define MAX_HEADERS 16
 
 typedef struct lhttp {
   ah_http *h;  /* NULL once closed */
 } lhttp;
 
-static lhttp *tohttp(lua_State *L) {
-  lhttp *p = luaL_checkudata(L, 1, HTTP_MT);
+ah_http *http_check(lua_State *L, int idx) {
+  lhttp *p = luaL_checkudata(L, idx, HTTP_MT);
   if (p->h == NULL) luaL_error(L, "attempt to use a closed animo.http");
-  return p;
+  if (ah_http_busy(p->h)) luaL_error(L, "animo.http: a transfer is still running on it");
+  return p->h;
 }
 
 /* core.http() -> handle. Created closed first so an error while opening
@@ -66,34 +66,30 @@ static const char *const KINDS[] = {
   [AH_BAD_REQUEST] = "bad_request", [AH_NOMEM] = "network",
 };
 
-/* h:request(t) -> res | nil, kind, message, sent. Raises only on misuse. */
-static int f_request(lua_State *L) {
-  lhttp *p = tohttp(L);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  ah_request req = {0};
-  const char *headers[MAX_HEADERS];
+void http_check_request(lua_State *L, int idx, ah_request *req, const char **headers) {
+  luaL_checktype(L, idx, LUA_TTABLE);
   size_t body_len = 0;
-
-  req.method = opt_string(L, 2, "method", 1);
-  req.url = opt_string(L, 2, "url", 1);
-  req.ca_file = opt_string(L, 2, "ca_file", 0);
-  lua_getfield(L, 2, "body");
+  memset(req, 0, sizeof *req);
+  req->method = opt_string(L, idx, "method", 1);
+  req->url = opt_string(L, idx, "url", 1);
+  req->ca_file = opt_string(L, idx, "ca_file", 0);
+  lua_getfield(L, idx, "body");
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request field 'body' must be a string");
-    req.body = lua_tolstring(L, -1, &body_len);
+    req->body = lua_tolstring(L, -1, &body_len);
   }
-  req.body_len = body_len;
-  req.timeout_ms = opt_ms(L, 2, "timeout", 30);
-  req.connect_timeout_ms = opt_ms(L, 2, "connect_timeout", 10);
-  req.stall_ms = opt_ms(L, 2, "stall", 10);
-  lua_getfield(L, 2, "resend_ok");
-  req.resend_ok = lua_toboolean(L, -1);
+  req->body_len = body_len;
+  req->timeout_ms = opt_ms(L, idx, "timeout", 30);
+  req->connect_timeout_ms = opt_ms(L, idx, "connect_timeout", 10);
+  req->stall_ms = opt_ms(L, idx, "stall", 10);
+  lua_getfield(L, idx, "resend_ok");
+  req->resend_ok = lua_toboolean(L, -1);
 
-  if (lua_getfield(L, 2, "headers") != LUA_TNIL) {
+  if (lua_getfield(L, idx, "headers") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TTABLE);
     int t = lua_gettop(L);
     lua_Integer n = luaL_len(L, t);
-    if (n > MAX_HEADERS) luaL_error(L, "at most %d headers", MAX_HEADERS);
+    if (n > HTTP_MAX_HEADERS) luaL_error(L, "at most %d headers", HTTP_MAX_HEADERS);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, t, i);  /* stays on the stack, like the fields above */
       if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "header %d must be a string", (int)i);
@@ -101,35 +97,45 @@ static int f_request(lua_State *L) {
       headers[i - 1] = lua_tolstring(L, -1, &len);
       if (len != strlen(headers[i - 1])) luaL_error(L, "header %d contains a NUL byte", (int)i);
     }
-    req.headers = headers;
-    req.nheaders = (size_t)n;
+    req->headers = headers;
+    req->nheaders = (size_t)n;
   }
+}
 
+/* h:request(t) -> res | nil, kind, message, sent. Raises only on misuse. */
+static int f_request(lua_State *L) {
+  ah_http *h = http_check(L, 1);
+  ah_request req;
+  const char *headers[HTTP_MAX_HEADERS];
+  http_check_request(L, 2, &req, headers);
   ah_response res;
-  ah_status st = ah_http_perform(p->h, &req, &res);
+  return http_push_result(L, ah_http_perform(h, &req, &res), &res);
+}
+
+int http_push_result(lua_State *L, ah_status st, const ah_response *res) {
   if (st != AH_OK) {
     lua_pushnil(L);
     lua_pushstring(L, KINDS[st]);
-    lua_pushstring(L, res.error);
-    lua_pushboolean(L, res.sent);
+    lua_pushstring(L, res->error);
+    lua_pushboolean(L, res->sent);
     return 4;
   }
   lua_createtable(L, 0, 6);
-  lua_pushinteger(L, res.status);
+  lua_pushinteger(L, res->status);
   lua_setfield(L, -2, "status");
-  lua_pushlstring(L, res.body, res.body_len);
+  lua_pushlstring(L, res->body, res->body_len);
   lua_setfield(L, -2, "body");
-  if (res.retry_after[0]) {
-    lua_pushstring(L, res.retry_after);
+  if (res->retry_after[0]) {
+    lua_pushstring(L, res->retry_after);
     lua_setfield(L, -2, "retry_after");
   }
-  if (res.content_type[0]) {
-    lua_pushstring(L, res.content_type);
+  if (res->content_type[0]) {
+    lua_pushstring(L, res->content_type);
     lua_setfield(L, -2, "content_type");
   }
-  lua_pushboolean(L, res.sent);
+  lua_pushboolean(L, res->sent);
   lua_setfield(L, -2, "sent");
-  lua_pushboolean(L, res.reused);
+  lua_pushboolean(L, res->reused);
   lua_setfield(L, -2, "reused");
   return 1;
 }

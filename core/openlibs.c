@@ -1,7 +1,8 @@
 /*
- * openlibs.c — animo_openlibs: put animo's modules in package.preload.
- * Embedded Lua modules load from the byte arrays of embedded.c; the C
- * modules (animo.core, cjson) are linked in.
+ * openlibs.c — the embedding API of animo.h. animo_openlibs puts animo's
+ * modules in package.preload: embedded Lua modules load from the byte
+ * arrays of embedded.c; the C modules (animo.core, cjson) are linked in.
+ * animo_poll drives tasks from a host's frame loop.
  */
 #include <lauxlib.h>
 #include <lua-cjson.h>
@@ -34,4 +35,24 @@ void animo_openlibs(lua_State *L) {
     lua_setfield(L, -2, animo_embedded[i].name);
   }
   lua_pop(L, 1);
+}
+
+/* Stack in: ms. Calls require("animo").poll(ms); leaves its result. */
+static int poll_protected(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "animo");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "poll");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+int animo_poll(lua_State *L, int ms) {
+  lua_pushcfunction(L, poll_protected);
+  lua_pushinteger(L, ms < 0 ? 0 : ms);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+  int n = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return n;
 }

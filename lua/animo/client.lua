@@ -8,6 +8,7 @@ local check = require "animo.check"
 local errors = require "animo.error"
 local retry = require "animo.retry"
 local store = require "animo.store"
+local task = require "animo.task"
 local webhook = require "animo.webhook"
 
 local M = {}
@@ -25,6 +26,7 @@ local OPTIONS = {
   deadline = { "number", nil, 60 },
   connect_timeout = { "number", nil, 10 },
   retries = { "number", nil, 2 },
+  max_concurrency = { "number", nil, 16 },  -- transfers in flight, in tasks
   store = { "string" },  -- or false: keep nothing on disk; path rules in animo.store
 }
 
@@ -63,8 +65,10 @@ function M.new(opts)
       error(("animo.client: option %s out of range"):format(k), 3)
     end
   end
-  if opts.retries and not math.tointeger(opts.retries) then
-    error("animo.client: option retries must be a whole number", 3)
+  for _, k in ipairs{ "retries", "max_concurrency" } do
+    if opts[k] and not math.tointeger(opts[k]) then
+      error(("animo.client: option %s must be a whole number"):format(k), 3)
+    end
   end
   local base_url = read_option(opts, "base_url"):gsub("/+$", "")
   local self = setmetatable({
@@ -77,6 +81,7 @@ function M.new(opts)
     connect_timeout = read_option(opts, "connect_timeout"),
     retries = math.tointeger(read_option(opts, "retries")),
     http = core.http(),
+    limiter = task.limiter(math.tointeger(read_option(opts, "max_concurrency"))),
   }, Client)
   access_token[self] = read_option(opts, "token")
   if opts.store ~= false then
@@ -224,7 +229,12 @@ function Client:send(method, route, payload, idempotent, secrets)
     attempt = attempt + 1
     local left = deadline - core.now()
     req.timeout = math.max(math.min(self.timeout, left), 0.001)
-    local res, kind, message, sent = self.http:request(req)
+    local res, kind, message, sent
+    if task.current() then
+      res, kind, message, sent = task.request(self.limiter, req)
+    else
+      res, kind, message, sent = self.http:request(req)
+    end
     local err
     if res then
       if res.status >= 200 and res.status <= 299 then return res end
@@ -236,7 +246,7 @@ function Client:send(method, route, payload, idempotent, secrets)
     if not err.retryable or attempt > self.retries then return nil, err, sent end
     local wait = retry.backoff(attempt, err.retry_after)
     if core.now() + wait >= deadline then return nil, err, sent end
-    core.sleep(wait)
+    task.sleep(wait)
   end
 end
 

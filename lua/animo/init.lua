@@ -11,6 +11,7 @@ local core = require "animo.core"
 local check = require "animo.check"
 local client = require "animo.client"
 local errors = require "animo.error"
+local task = require "animo.task"
 
 local M = {}
 
@@ -32,5 +33,12 @@ end
 
 --- True when v is an animo error object.
 M.is_error = errors.is
+
+--- Non-blocking use (API.md §5): animo.spawn(fn, ...) -> task;
+-- animo.poll([ms]) -> unfinished tasks, never waiting longer than ms;
+-- animo.run() blocks until every task has finished.
+M.spawn = task.spawn
+M.poll = task.poll
+M.run = task.run
 
 return M
