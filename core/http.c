@@ -23,9 +23,10 @@ struct ah_http {
   struct curl_slist *headers;    /* of the last request */
   char *body;                    /* response body: growable, reused */
   size_t body_len, body_cap;
-  char *upload;                  /* request body: a copy, fed by on_read */
-  size_t upload_len, upload_pos, upload_cap;
+  char *upload;                  /* request body: a copy, for the transfer */
+  size_t upload_cap;
   int resend_ok;
+  int sends;                     /* requests libcurl began for this transfer */
   int too_large;
   int nomem;
   char retry_after[HEADER_VALUE_MAX];
@@ -93,39 +94,27 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static size_t on_read(char *dst, size_t size, size_t n, void *ud) {
+/* Called before each request goes out on a connection. libcurl resends a
+ * request on a fresh connection when a reused one died before any response
+ * byte; the server may have processed it, so a request that must not run
+ * twice (attach) is stopped instead (CURLE_ABORTED_BY_CALLBACK). */
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port) {
   ah_http *h = ud;
-  size_t len = h->upload_len - h->upload_pos;
-  if (len > size * n) len = size * n;
-  memcpy(dst, h->upload + h->upload_pos, len);
-  h->upload_pos += len;
-  return len;
+  (void)ip, (void)local_ip, (void)port, (void)local_port;
+  h->sends++;
+  return h->sends > 1 && !h->resend_ok ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
-/* libcurl rewinds the body to resend a request on a fresh connection when a
- * reused one died before any response byte. The server may have processed
- * it, so for a request that must not run twice (attach) refusing the rewind
- * turns the silent resend into an error (CURLE_SEND_FAIL_REWIND). */
-static int on_seek(void *ud, curl_off_t offset, int origin) {
-  ah_http *h = ud;
-  if (!h->resend_ok || origin != SEEK_SET || offset < 0 ||
-      (size_t)offset > h->upload_len)
-    return CURL_SEEKFUNC_CANTSEEK;
-  h->upload_pos = (size_t)offset;
-  return CURL_SEEKFUNC_OK;
-}
-
-/* Keeps a copy of the request body in the handle (reused buffer). */
+/* Keeps a copy of the request body in the handle (reused buffer), so the
+ * caller's string need not outlive a transfer on a multi handle. */
 static int set_upload(ah_http *h, const char *body, size_t len) {
-  if (len > h->upload_cap) {
-    char *p = realloc(h->upload, len);
+  if (len + 1 > h->upload_cap) {
+    char *p = realloc(h->upload, len + 1);
     if (p == NULL) return -1;
     h->upload = p;
-    h->upload_cap = len;
+    h->upload_cap = len + 1;
   }
-  if (len > 0) memcpy(h->upload, body, len);
-  h->upload_len = len;
-  h->upload_pos = 0;
+  memcpy(h->upload, body, len);
   return 0;
 }
 
@@ -204,16 +193,15 @@ static ah_status prepare(ah_http *h, const ah_request *req) {
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 
+  h->sends = 0;
+  h->resend_ok = req->resend_ok;
+  curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
   if (req->body != NULL) {
+    /* In memory, so headers and body leave in one write. */
     if (set_upload(h, req->body, req->body_len) != 0) return AH_NOMEM;
-    h->resend_ok = req->resend_ok;
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, h);
-    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->upload);
   } else {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   }
@@ -260,7 +248,7 @@ static ah_status finish(ah_http *h, CURLcode rc, ah_response *res) {
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
   curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
-  if (rc == CURLE_SEND_FAIL_REWIND) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK && h->sends > 1) {
     strcpy(h->error, "the connection was lost after the request was sent");
   }
   if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {

@@ -37,7 +37,7 @@ typedef struct ah_request {
   long connect_timeout_ms;
   long stall_ms;                 /* abort when no byte arrives for this long */
   const char *ca_file;           /* PEM bundle, or NULL for the system store */
-  int resend_ok;                 /* may libcurl resend the body on a fresh
+  int resend_ok;                 /* may libcurl resend the request on a fresh
                                     connection when a reused one dies? Only
                                     for idempotent requests. */
 } ah_request;

@@ -143,7 +143,8 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err) {
     long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
     if (waited >= wait_ms) {
       close(f);
-      return fail(err, "store %s is locked by another process (waited %ld ms)", path, waited);
+      fail(err, "store %s is locked by another process (waited %ld ms)", path, waited);
+      return 1;
     }
     nanosleep(&pause, NULL);
   }

@@ -5,7 +5,8 @@
  *   local st = core.store(path)
  *   st:read()            -> text | false (no file yet) | nil, message
  *   st:make_folder()     -> true | nil, message
- *   st:lock(seconds)     -> true | nil, message   (waits at most that long)
+ *   st:lock(seconds)     -> true | nil, message, busy (waits at most that long;
+ *                           busy: another process still holds it)
  *   st:replace(text)     -> true | nil, message   (raises unless locked)
  *   st:unlock()          -- also close, __gc and __close; safe to repeat
  */
@@ -97,7 +98,12 @@ static int f_lock(lua_State *L) {
   luaL_argcheck(L, secs >= 0 && secs <= 3600, 2, "seconds out of range");
   if (s->lock_fd >= 0) return luaL_error(L, "animo.store: already locked");
   char err[AS_ERR_SIZE];
-  if (as_lock(path, (long)(secs * 1000), &s->lock_fd, err) != 0) return pushfail(L, err);
+  int rc = as_lock(path, (long)(secs * 1000), &s->lock_fd, err);
+  if (rc != 0) {
+    pushfail(L, err);
+    lua_pushboolean(L, rc == 1);  /* busy: held by another process */
+    return 3;
+  }
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -184,10 +184,12 @@ describe("store contents", function()
 
   it("falls back to the access token saved by login", function()
     assert(client():login(emu.fixtures.tokens.full))
-    local opts = emu:options()
-    opts.token = nil
-    local c = animo.client(opts)
-    assert(c:attach(SPEC))
+    local code, out, err = run_lua([[
+      print(assert(require("animo").client():attach{ name = "n", url = "https://n.example/", events = { "lead-created" } }).name)
+    ]], { ANIMO_TOKEN = "", ANIMO_STORE = emu.store_path })
+    assert.equal("", err)
+    assert.equal(0, code)
+    assert.equal("n\n", out)
     assert.equal("Bearer " .. emu.fixtures.tokens.full, emu:log()[1].headers.authorization)
     local _, err = client():login("has space")
     assert.equal("validation", err.kind)

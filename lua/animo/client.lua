@@ -402,7 +402,7 @@ function Client:edit_account(fn, failure)
     if self.store_problem then return nil, self.store_problem end
     return nil
   end
-  local result, err = self.store:change(self.deadline, function(doc)
+  local result, err = task.store_change(self.store, self.deadline, function(doc)
     return fn(store.account(doc, self.base_url, self.company, true))
   end)
   if err and failure then

@@ -119,13 +119,14 @@ end
 
 --- Read-modify-write under the lock: fn(doc) edits doc in place; the
 -- result is written back. Waits for the lock at most `wait` seconds.
--- Returns fn's value (true if none), or nil, err with the file unchanged.
+-- Returns fn's value (true if none), or nil, err, busy with the file
+-- unchanged (busy: another process held the lock all along).
 function Store:change(wait, fn)
   local folder_ok, msg = self.file:make_folder()
   if not folder_ok then return nil, store_error(msg) end
-  local locked
-  locked, msg = self.file:lock(wait)
-  if not locked then return nil, store_error(msg) end
+  local locked, busy
+  locked, msg, busy = self.file:lock(wait)
+  if not locked then return nil, store_error(msg), busy end
   local doc, err = self:load()
   local result
   if doc then

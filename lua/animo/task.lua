@@ -27,6 +27,7 @@ local ready = {}             -- { task, n, values… } to resume in this poll
 local later = {}             -- the same, for the next poll
 local transfers = {}         -- handle -> { task, limiter } while running
 local timers = {}            -- { at = monotonic seconds, task = … }
+local writes = {}            -- store path -> { store, items = { { fn, task, give_up } } }
 local pool = {}              -- idle core.http handles
 local unfinished = 0
 local starts = 0             -- transfers started in this poll
@@ -139,6 +140,48 @@ function M.sleep(seconds)
   coroutine.yield(WAIT)
 end
 
+--- store:change(wait, fn), for the client. Inside a task the change joins
+-- the other tasks' changes to the same store: one locked write for all at
+-- the end of the poll, which never waits for the lock (while another
+-- process holds it, the write is tried again each poll until `wait` ends).
+function M.store_change(st, wait, fn)
+  local task = M.current()
+  if not task then return st:change(wait, fn) end
+  local batch = writes[st.path]
+  if not batch then
+    batch = { store = st, items = {} }
+    writes[st.path] = batch
+  end
+  batch.items[#batch.items + 1] = { fn = fn, task = task, give_up = core.now() + wait }
+  return select(2, coroutine.yield(WAIT))
+end
+
+-- Makes the batched store writes; each task gets its own copy of an error.
+local function flush()
+  for path, batch in pairs(writes) do
+    local results = {}
+    local ok, err, busy = batch.store:change(0, function(doc)
+      for i, item in ipairs(batch.items) do
+        local r = item.fn(doc)
+        if r == nil then r = true end
+        results[i] = r
+      end
+    end)
+    local keep = {}
+    for i, item in ipairs(batch.items) do
+      if ok then
+        push(ready, item.task, WAIT, results[i])
+      elseif busy and core.now() < item.give_up then
+        keep[#keep + 1] = item
+      else
+        push(ready, item.task, WAIT, nil, errors.new("store", err.message))
+      end
+    end
+    batch.items = keep
+    if not keep[1] then writes[path] = nil end
+  end
+end
+
 -- Hands finished transfers and due timers to their tasks.
 local function collect()
   if multi then
@@ -183,15 +226,18 @@ local function poll(ms)
   if multi then multi:perform(0) end
   collect()
   resume_ready(start + RESUME_BUDGET)
+  flush()
   if not ready[1] and not later[1] and ms > 0 then
     local wait = start + ms / 1000 - core.now()
     local at = next_timer()
     if at then wait = math.min(wait, at - core.now()) end
+    if next(writes) then wait = math.min(wait, 0.005) end  -- a busy store lock
     if wait > 0 then
       if multi and next(transfers) then multi:perform(wait) else core.sleep(wait) end
       if multi then multi:perform(0) end
       collect()
       resume_ready(core.now() + RESUME_BUDGET)
+      flush()
     end
   end
 end

@@ -1122,6 +1122,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new
+    # connections (clients then wait a 1 s retransmit); servers use more.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, state: State, tls: ssl.SSLContext | None):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -1139,6 +1142,9 @@ class EmulatorServer(ThreadingHTTPServer):
     def finish_request(self, request, client_address) -> None:
         """TLS handshake in the connection's own thread, then the handler."""
         conn = request
+        # Like nginx's tcp_nodelay: the headers and the body are separate
+        # writes, and Nagle would hold the body for the client's delayed ACK.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.tls is not None:
                 request.settimeout(HANDSHAKE_TIMEOUT)
