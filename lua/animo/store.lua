@@ -42,11 +42,28 @@ function M.path(option)
   return nil, store_error("no store path: set the store option, ANIMO_STORE or HOME")
 end
 
+-- True for a table holding no table but arrays of scalars: a record.
+local function is_flat(t)
+  for _, v in pairs(t) do
+    if type(v) == "table" then
+      for _, item in pairs(v) do
+        if type(item) == "table" then return false end
+      end
+      if v[1] == nil then return false end
+    end
+  end
+  return true
+end
+
 -- JSON with sorted keys and two-space indents, so the file reads well and
--- diffs cleanly. Arrays are tables with a [1]; empty tables are objects.
+-- diffs cleanly; each record (webhook, intent) is one line, encoded by
+-- cjson in C, which keeps a big store quick to write. Arrays are tables
+-- with a [1]; empty tables are objects.
 local function encode(v, indent, out)
-  if type(v) ~= "table" then
-    out[#out + 1] = cjson.encode(v)
+  if type(v) ~= "table" or (next(v) ~= nil and is_flat(v)) then
+    -- cjson writes "/" as "\/"; it never writes a bare "/", so every "\/"
+    -- is an escaped slash and can go (URLs read better).
+    out[#out + 1] = (cjson.encode(v):gsub("\\/", "/"))
     return
   end
   local inner = indent .. "  "
@@ -68,7 +85,7 @@ local function encode(v, indent, out)
   table.sort(keys)
   out[#out + 1] = "{"
   for i, k in ipairs(keys) do
-    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. cjson.encode(k) .. ": "
+    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. cjson.encode(k):gsub("\\/", "/") .. ": "
     encode(v[k], inner, out)
   end
   out[#out + 1] = "\n" .. indent .. "}"

@@ -14,9 +14,10 @@ local M = {}
 
 -- A poll resumes tasks for at most this long, and starts at most this many
 -- transfers (each may mean a TLS handshake); the rest waits for the next
--- poll, so a frame never pays for a burst.
-local RESUME_BUDGET = 0.002
-local STARTS_PER_POLL = 8
+-- poll, so a frame never pays for a burst. run() has no frames to protect.
+local RESUME_BUDGET = 0.001
+local STARTS_PER_POLL = 2
+local resume_budget, starts_per_poll = RESUME_BUDGET, STARTS_PER_POLL
 local POOL_MAX = 64          -- idle transfer handles kept for reuse
 
 local WAIT = setmetatable({}, { __name = "animo.task.wait" })  -- what engine yields carry
@@ -97,7 +98,7 @@ end
 --- Inside a task: waits (yielding) until `limiter` and this poll's start
 -- budget allow one more transfer.
 local function take_slot(task, limiter)
-  while limiter.active >= limiter.max or starts >= STARTS_PER_POLL do
+  while limiter.active >= limiter.max or starts >= starts_per_poll do
     if limiter.active >= limiter.max then
       limiter.queue[#limiter.queue + 1] = task
     else
@@ -225,7 +226,7 @@ local function poll(ms)
   later = {}
   if multi then multi:perform(0) end
   collect()
-  resume_ready(start + RESUME_BUDGET)
+  resume_ready(start + resume_budget)
   flush()
   if not ready[1] and not later[1] and ms > 0 then
     local wait = start + ms / 1000 - core.now()
@@ -236,7 +237,7 @@ local function poll(ms)
       if multi and next(transfers) then multi:perform(wait) else core.sleep(wait) end
       if multi then multi:perform(0) end
       collect()
-      resume_ready(core.now() + RESUME_BUDGET)
+      resume_ready(core.now() + resume_budget)
       flush()
     end
   end
@@ -258,7 +259,13 @@ end
 
 --- animo.run(): polls until every task has finished.
 function M.run()
-  while unfinished > 0 do M.poll(50) end
+  if polling or M.current() then error("animo.run: called from inside a task", 2) end
+  resume_budget, starts_per_poll = math.huge, math.huge
+  local ok, err = pcall(function()
+    while unfinished > 0 do M.poll(50) end
+  end)
+  resume_budget, starts_per_poll = RESUME_BUDGET, STARTS_PER_POLL
+  if not ok then error(err, 0) end
 end
 
 return M
