@@ -10,6 +10,8 @@
  *     -v        print the version (also --version)
  *     --        stop handling options
  *     -         run standard input
+ *   animo COMMAND [flags]   the commands of animo.cli (attach, list, …),
+ *                           when no file of that name exists
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +38,9 @@ static void print_usage(const char *badoption) {
           "  -l mod    require library 'mod' into global 'mod'\n"
           "  -v        show version information\n"
           "  --        stop handling options\n"
-          "  -         execute stdin and stop handling options\n",
-          progname);
+          "  -         execute stdin and stop handling options\n"
+          "Commands: %s help\n",
+          progname, progname);
 }
 
 /* Prints the error message on top of the stack, if any; returns status. */
@@ -101,6 +104,35 @@ static void createargtable(lua_State *L, char **argv, int argc, int script) {
     lua_rawseti(L, -2, i - script);
   }
   lua_setglobal(L, "arg");
+}
+
+/* If argv[0] names no file but an animo command, runs it with the rest of
+ * argv as its arguments and returns 1 with its exit status in *code. */
+static int handle_command(lua_State *L, char **argv, int argc, int *code) {
+  if (access(argv[0], F_OK) == 0) return 0;  /* a file path always wins */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "animo.cli");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "is_command");
+  lua_pushstring(L, argv[0]);
+  lua_call(L, 1, 1);
+  int is_command = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (!is_command) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_getfield(L, -1, "main");
+  lua_pushstring(L, argv[0]);
+  lua_createtable(L, argc - 1, 0);
+  for (int i = 1; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_call(L, 2, 1);
+  *code = (int)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  return 1;
 }
 
 /* Runs the script argv[script] (or stdin for "-") with the rest as `...`. */
@@ -177,7 +209,7 @@ static int runargs(lua_State *L, char **argv, int n) {
 }
 
 /* Everything runs here, in protected mode. Stack in: argc, argv.
- * Pushes true on success. */
+ * Pushes the exit status, or nothing after an error it has reported. */
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
@@ -196,6 +228,11 @@ static int pmain(lua_State *L) {
     fflush(stdout);
   }
   if (!runargs(L, argv, script)) return 0;
+  int code;
+  if (script < argc && script == 1 && handle_command(L, argv + 1, argc - 1, &code)) {
+    lua_pushinteger(L, code);
+    return 1;
+  }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (script == argc && !(flags & (HAS_E | HAS_V))) {
     if (isatty(STDIN_FILENO)) {  /* nothing to run: say how */
@@ -206,7 +243,7 @@ static int pmain(lua_State *L) {
     if (status == LUA_OK) status = docall(L, 0, 0);
     if (report(L, status) != LUA_OK) return 0;
   }
-  lua_pushboolean(L, 1);
+  lua_pushinteger(L, EXIT_SUCCESS);
   return 1;
 }
 
@@ -220,8 +257,8 @@ int main(int argc, char **argv) {
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
   int status = lua_pcall(L, 2, 1, 0);
-  int ok = lua_toboolean(L, -1);
+  int code = status == LUA_OK && lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
   report(L, status);
   lua_close(L);
-  return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  return code;
 }

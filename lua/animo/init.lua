@@ -11,6 +11,7 @@ local core = require "animo.core"
 local check = require "animo.check"
 local client = require "animo.client"
 local errors = require "animo.error"
+local sync = require "animo.sync"
 local task = require "animo.task"
 
 local M = {}
@@ -40,5 +41,10 @@ M.is_error = errors.is
 M.spawn = task.spawn
 M.poll = task.poll
 M.run = task.run
+
+--- animo.sync(client, spec, opts) -> plan, results | nil, err: makes the
+-- webhooks in the store match spec.webhooks (see animo.sync). Call it
+-- outside tasks; it runs its changes as tasks itself.
+M.sync = sync.sync
 
 return M
