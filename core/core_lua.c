@@ -33,6 +33,18 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+void core_type(lua_State *L, const char *mt, const luaL_Reg *methods,
+               const luaL_Reg *metamethods, const char *name, lua_CFunction ctor) {
+  luaL_newmetatable(L, mt);  /* also sets __name, for readable type errors */
+  luaL_setfuncs(L, metamethods, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, ctor);
+  lua_setfield(L, -2, name);
+}
+
 static const luaL_Reg funcs[] = {
   {"now", core_now},
   {"sleep", core_sleep},

@@ -162,7 +162,6 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__index", NULL},  /* set to the method table below */
   {"__gc", f_close},
   {"__close", f_close},
   {"__tostring", f_tostring},
@@ -170,11 +169,5 @@ static const luaL_Reg metamethods[] = {
 };
 
 void http_open(lua_State *L) {
-  luaL_newmetatable(L, HTTP_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  lua_pushcfunction(L, http_new);
-  lua_setfield(L, -2, "http");
+  core_type(L, HTTP_MT, methods, metamethods, "http", http_new);
 }

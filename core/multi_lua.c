@@ -110,7 +110,6 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__index", NULL},  /* set to the method table below */
   {"__gc", f_close},
   {"__close", f_close},
   {"__tostring", f_tostring},
@@ -118,11 +117,5 @@ static const luaL_Reg metamethods[] = {
 };
 
 void multi_open(lua_State *L) {
-  luaL_newmetatable(L, MULTI_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  lua_pushcfunction(L, multi_new);
-  lua_setfield(L, -2, "multi");
+  core_type(L, MULTI_MT, methods, metamethods, "multi", multi_new);
 }

@@ -147,7 +147,6 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__index", NULL},  /* set to the method table below */
   {"__gc", f_unlock},
   {"__close", f_unlock},
   {"__tostring", f_tostring},
@@ -159,11 +158,5 @@ void store_open(lua_State *L) {
   lua_pushcfunction(L, box_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  luaL_newmetatable(L, STORE_MT);
-  luaL_setfuncs(L, metamethods, 0);
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-  lua_pushcfunction(L, store_new);
-  lua_setfield(L, -2, "store");
+  core_type(L, STORE_MT, methods, metamethods, "store", store_new);
 }
