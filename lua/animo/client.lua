@@ -101,14 +101,14 @@ function Client:close()
 end
 Client.__close = Client.close
 
+local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
+
 --- Checks the settings an operation needs; returns nil or a usage error.
 function Client:settings_error()
   if not self.base_url:find("^https://[^/?#%s]+") then
     return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
   end
-  if not self.company then
-    return errors.new("usage", "no company: set the company option or ANIMO_COMPANY")
-  end
+  if not self.company then return errors.new("usage", NO_COMPANY) end
   local token = access_token[self]
   if not token and self.store then
     local err
@@ -486,13 +486,14 @@ local UNKNOWN_NOTE = "its attach did not finish, so it may or may not exist in A
 -- or "outcome unknown" (no id or token; `note` says what to do).
 function Client:webhooks()
   local list = {}
+  if not self.company then return nil, errors.new("usage", NO_COMPANY) end
   if not self.store then
     if self.store_problem then return nil, self.store_problem end
     return list
   end
   local doc, err = self.store:load()
   if not doc then return nil, err end
-  local acct = store.account(doc, self.base_url, self.company or "", false)
+  local acct = store.account(doc, self.base_url, self.company, false)
   if not acct then return list end
   for _, rec in pairs(acct.webhooks) do
     local wh = webhook.new(rec)

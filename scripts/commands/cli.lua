@@ -48,6 +48,7 @@ function M.parse(args, flags)
     elseif name then
       local kind = flags[name] or (SETTINGS[name] and "value")
       if not kind then return nil, usage_error(("unknown flag --%s"):format(name)) end
+      if opts[name] ~= nil then return nil, usage_error(("--%s given twice"):format(name)) end
       if kind == "bool" then
         if value then return nil, usage_error(("--%s takes no value"):format(name)) end
         opts[name] = true
@@ -57,7 +58,6 @@ function M.parse(args, flags)
           value = args[i]
           if value == nil then return nil, usage_error(("--%s needs a value"):format(name)) end
         end
-        if opts[name] ~= nil then return nil, usage_error(("--%s given twice"):format(name)) end
         if kind == "list" then
           local list = {}
           for item in (value .. ","):gmatch("([^,]*),") do

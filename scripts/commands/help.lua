@@ -8,6 +8,7 @@ return {
 
   run = function(cli, _, args)
     local name = args[1]
+    if args[2] then return cli.fail(cli.usage_error("help takes at most one COMMAND")) end
     if name then
       if not cli.is_command(name) then return cli.fail(cli.usage_error(("no command %q: try animo help"):format(name))) end
       local cmd = cli.load(name)

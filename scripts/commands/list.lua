@@ -19,7 +19,7 @@ return {
       return 0
     end
     if not list[1] then
-      print("no webhooks in the store for " .. (client.company or "this company"))
+      print("no webhooks in the store for company " .. client.company)
       return 0
     end
     local rows = { { "NAME", "ID", "EVENTS", "URL", "STATUS" } }
