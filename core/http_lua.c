@@ -48,7 +48,10 @@ static const char *opt_string(lua_State *L, int t, const char *key, int required
   if (lua_isnil(L, -1) && !required) return NULL;
   if (lua_type(L, -1) != LUA_TSTRING)
     luaL_error(L, "request field '%s' must be a string", key);
-  return lua_tostring(L, -1);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  if (strlen(s) != len) luaL_error(L, "request field '%s' contains a NUL byte", key);
+  return s;
 }
 
 static long opt_ms(lua_State *L, int t, const char *key, lua_Number dflt) {

@@ -53,6 +53,8 @@ describe("animo.http lifetime", function()
     assert.has_error(function() h:request(user_request{ headers = { 1 } }) end, "header 1 must be a string")
     assert.has_error(function() h:request(user_request{ headers = { "A: b\0c" } }) end, "header 1 contains a NUL byte")
     assert.has_error(function() h:request(user_request{ body = {} }) end, "request field 'body' must be a string")
+    assert.has_error(function() h:request(user_request{ url = "https://h\0.example/" }) end,
+                     "request field 'url' contains a NUL byte")
     local many = {}
     for i = 1, 17 do many[i] = "X-" .. i .. ": 1" end
     assert.has_error(function() h:request(user_request{ headers = many }) end, "at most 16 headers")

@@ -172,9 +172,11 @@ function M.scopes(scopes, events)
   return problems[1] and problems or nil
 end
 
---- A header-safe secret: printable ASCII without spaces.
+local MAX_TOKEN = 16384  -- Passport tokens are about 1 KB; far more is a mistake
+
+--- A header-safe secret: printable ASCII without spaces, of sane length.
 function M.token(token)
-  return type(token) == "string" and token:find("^[\33-\126]+$") ~= nil
+  return type(token) == "string" and #token <= MAX_TOKEN and token:find("^[\33-\126]+$") ~= nil
 end
 
 function M.is_uuid(s)

@@ -105,7 +105,7 @@ local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
 
 --- Checks the settings an operation needs; returns nil or a usage error.
 function Client:settings_error()
-  if not self.base_url:find("^https://[^/?#%s]+") then
+  if not self.base_url:find("^https://[^/?#%s]+") or self.base_url:find("[%c%s]") then
     return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
   end
   if not self.company then return errors.new("usage", NO_COMPANY) end
@@ -120,7 +120,7 @@ function Client:settings_error()
     return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
   end
   if not check.token(token) then
-    return errors.new("usage", "the access token contains characters not allowed in an HTTP header")
+    return errors.new("usage", "the access token is too long or contains characters not allowed in an HTTP header")
   end
   return nil
 end
