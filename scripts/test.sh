@@ -1,19 +1,33 @@
 #!/bin/sh
-# test.sh — the whole test suite: installs missing Debian packages, builds,
-# runs every test through ctest (each prints TAP), then prints one line
-# "N passed, N failed" counting the individual tests.
+# test.sh — the whole test suite: installs missing Debian packages, then
+#   1. builds and runs every test through ctest, plus the end-to-end specs
+#      inside the animo binary under valgrind memcheck;
+#   2. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and
+#      runs every test against that build.
+# Each test prints TAP; the last line counts the individual tests:
+# "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
-build=${ANIMO_BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2
 status=0
-(cd "$build" && ctest -j2 --output-on-failure) || status=1
-log="$build/Testing/Temporary/LastTest.log"
-passed=$(grep -E '^ok [0-9]+' "$log" | grep -vc '# SKIP' || true)
-failed=$(grep -Ec '^not ok [0-9]+' "$log" || true)
-skipped=$(grep -E '^ok [0-9]+' "$log" | grep -c '# SKIP' || true)
+logs=""
+run_suite() {  # run_suite BUILD_DIR CMAKE_FLAGS…
+  dir=$1
+  shift
+  echo "== $dir: cmake $*"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j2 >/dev/null
+  (cd "$dir" && ctest -j2 --output-on-failure) || status=1
+  logs="$logs $dir/Testing/Temporary/LastTest.log"
+}
+run_suite "${ANIMO_BUILD_DIR:-build}" -DANIMO_VALGRIND=ON -DANIMO_SANITIZE=OFF
+run_suite "${ANIMO_BUILD_DIR:-build}-asan" -DANIMO_SANITIZE=ON -DANIMO_VALGRIND=OFF
+# shellcheck disable=SC2086
+passed=$(cat $logs | grep -E '^ok [0-9]+' | grep -vc '# SKIP' || true)
+# shellcheck disable=SC2086
+failed=$(cat $logs | grep -Ec '^not ok [0-9]+' || true)
+# shellcheck disable=SC2086
+skipped=$(cat $logs | grep -E '^ok [0-9]+' | grep -c '# SKIP' || true)
 # A test program that died before printing TAP still fails the run.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$passed" -eq 0 ]; then failed=$((failed + 1)); fi
