@@ -346,6 +346,34 @@ describe("bad stores", function()
     end
   end)
 
+  it("refuses a hand-edited store whose parts have the wrong shape, naming where", function()
+    local function doc(company)
+      return ('{"animo_store": 1, "servers": {"%s": {"companies": {"%s": %s}}}}')
+        :format(emu.base_url, emu.fixtures.companies.pro, company)
+    end
+    local CASES = {
+      { '{"animo_store": 1, "servers": [1, 2]}', "servers" },
+      { '{"animo_store": 1, "servers": {"x": {"access_token": 5}}}', 'servers["x"]' },
+      { doc('{"webhooks": [1]}'), ".webhooks" },
+      { doc('{"webhooks": {"id1": 5}}'), '.webhooks["id1"]' },
+      { doc('{"webhooks": {"id1": {"name": "n", "events": [1]}}}'), '.webhooks["id1"]' },
+      { doc('{"webhooks": {"id1": {"name": "n", "token": null}}}'), '.webhooks["id1"]' },
+      { doc('{"pending": {"n": {"url": "u"}}}'), '.pending["n"]' },
+    }
+    for _, case in ipairs(CASES) do
+      helper.write_file(emu.store_path, case[1])
+      local list, err = c:webhooks()
+      assert.is_nil(list)
+      assert.equal("store", err.kind)
+      assert.matches("has something unexpected at ", err.message, 1, true)
+      assert.matches(case[2] .. "; animo will not overwrite it", err.message, 1, true)
+      _, err = c:attach(SPEC)
+      assert.equal("store", err.kind)
+      assert.equal(case[1], helper.read_file(emu.store_path))
+    end
+    assert.equal(0, #emu:log())
+  end)
+
   it("gives up waiting for a lock held by another process", function()
     local dir = helper.tmpdir()
     local holder = ([[

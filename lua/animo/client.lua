@@ -6,6 +6,7 @@ local core = require "animo.core"
 local cjson = require("cjson").new()
 local check = require "animo.check"
 local errors = require "animo.error"
+local response = require "animo.response"
 local retry = require "animo.retry"
 local store = require "animo.store"
 local task = require "animo.task"
@@ -125,70 +126,6 @@ function Client:settings_error()
   return nil
 end
 
--- Error kinds and default sentences for HTTP statuses that are not 2xx.
-local STATUS_KIND = {
-  [401] = { "auth", "the access token was not accepted" },
-  [403] = { "forbidden", "the access token may not do this (scope, plan or company access)" },
-  [404] = { "not_found", "not found: check base_url and company" },
-  [422] = { "validation", "the server rejected the request" },
-  [429] = { "rate_limited", "too many requests" },
-}
-
-local function decode(body)
-  local ok, v = pcall(cjson.decode, body)
-  if ok then return v end
-  return nil
-end
-
---- Replaces every secret in `s` (a server-supplied text) with [redacted].
-local function redact(s, secrets)
-  for _, secret in ipairs(secrets) do
-    if type(secret) == "string" and #secret >= 8 then
-      local i, j = s:find(secret, 1, true)
-      while i do
-        s = s:sub(1, i - 1) .. "[redacted]" .. s:sub(j + 1)
-        i, j = s:find(secret, i + 10, true)
-      end
-    end
-  end
-  return s
-end
-
---- The error for a non-2xx response `res`, built from its status and body.
-local function status_error(res, ctx)
-  local status = res.status
-  local entry = STATUS_KIND[status]
-  local kind, default
-  if entry then
-    kind, default = entry[1], entry[2]
-  elseif status >= 500 and status <= 599 then
-    kind, default = "server", ("server error (HTTP %d)"):format(status)
-  elseif status >= 300 and status <= 399 then
-    kind, default = "protocol", ("unexpected redirect (HTTP %d): check base_url"):format(status)
-  else
-    kind, default = "protocol", ("unexpected HTTP status %d"):format(status)
-  end
-  local doc = decode(res.body)
-  local message = type(doc) == "table" and type(doc.message) == "string"
-                  and doc.message ~= "" and doc.message or default
-  local t = { status = status, method = ctx.method, path = ctx.path,
-              retry_after = retry.parse_retry_after(res.retry_after) }
-  message = redact(message, ctx.secrets)
-  if kind == "validation" then
-    local problems = {}
-    if type(doc) == "table" and type(doc.errors) == "table" then
-      for key, msgs in pairs(doc.errors) do
-        local field = tostring(key):match("^[^.]+")
-        for _, m in ipairs(type(msgs) == "table" and msgs or { msgs }) do
-          problems[#problems + 1] = { field, redact(tostring(m), ctx.secrets) }
-        end
-      end
-    end
-    return errors.validation(problems[1] and problems or { { "request", message } }, t, message)
-  end
-  return errors.new(kind, message, t)
-end
-
 --- The error for a failed transfer (no HTTP response).
 local function transfer_error(self, kind, message, ctx)
   local t = { method = ctx.method, path = ctx.path }
@@ -238,7 +175,7 @@ function Client:send(method, route, payload, idempotent, secrets)
     local err
     if res then
       if res.status >= 200 and res.status <= 299 then return res end
-      err, sent = status_error(res, ctx), true
+      err, sent = response.error(res, ctx), true
     else
       err = transfer_error(self, kind, message, ctx)
     end
@@ -260,15 +197,6 @@ local function strlist(v)
     if type(e) ~= "string" then return nil end
   end
   return #v > 0 and v or nil
-end
-
---- The webhook object of a 2xx body: `data` wrapper or bare; nil if the
--- body is not a JSON object.
-local function body_object(body)
-  local doc = decode(body)
-  if type(doc) ~= "table" then return nil end
-  if type(doc.data) == "table" then return doc.data end
-  return doc
 end
 
 --- The fields of a webhook the store keeps (a plain table for JSON).
@@ -322,7 +250,7 @@ function Client:attach(spec)
   res, err, sent = self:send("POST", "attach",
                              { name = spec.name, url = spec.url, events = events },
                              false, { access_token[self] })
-  local obj = res and body_object(res.body)
+  local obj = res and response.object(res.body)
   if res and not (obj and str(obj.id) and str(obj.token)) then
     err, sent = protocol_error("the attach response holds no webhook id and token", "POST", path), true
   end
@@ -441,7 +369,7 @@ function Client:update(target, changes)
   if type(changes) ~= "table" then error("update: second argument must be a table of changes", 2) end
   local res, found = self:change("PATCH", "update", target, changes)
   if not res then return nil, found end
-  local obj = body_object(res.body)
+  local obj = response.object(res.body)
   if not obj then
     if res.body:find("%S") then
       return nil, protocol_error("the update response is not a JSON object", "PATCH", self:route_path("update"))

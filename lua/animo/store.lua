@@ -114,6 +114,55 @@ local function is_object(v)
   return type(v) == "table" and (next(v) == nil or v[1] == nil)
 end
 
+local function is_strings(v)
+  if type(v) ~= "table" then return false end
+  for k, item in pairs(v) do
+    if math.type(k) ~= "integer" or type(item) ~= "string" then return false end
+  end
+  return true
+end
+
+-- A webhook record or an attach intent: known fields of the right types.
+local RECORD_FIELDS = { id = "string", name = "string", url = "string", token = "string",
+                        created_at = "string", started_at = "string" }
+
+local function bad_record(rec)
+  if not is_object(rec) or type(rec.name) ~= "string" then return true end
+  for k, v in pairs(rec) do
+    if k == "events" then
+      if not is_strings(v) then return true end
+    elseif RECORD_FIELDS[k] ~= type(v) then
+      return true
+    end
+  end
+  return false
+end
+
+--- Where `doc` departs from the store's shape (a path such as
+-- servers["…"].companies["…"]), or nil when it is sound. A hand-edited
+-- store must give an error here, never a crash later.
+local function misshapen(doc)
+  if not is_object(doc.servers) then return "servers" end
+  for url, server in pairs(doc.servers) do
+    local at = ("servers[%q]"):format(tostring(url))
+    if not is_object(server) or (server.access_token ~= nil and type(server.access_token) ~= "string")
+       or (server.companies ~= nil and not is_object(server.companies)) then
+      return at
+    end
+    for company, acct in pairs(server.companies or {}) do
+      local where = ("%s.companies[%q]"):format(at, tostring(company))
+      if not is_object(acct) then return where end
+      for _, part in ipairs{ "webhooks", "pending" } do
+        if acct[part] ~= nil and not is_object(acct[part]) then return where .. "." .. part end
+        for key, rec in pairs(acct[part] or {}) do
+          if bad_record(rec) then return ("%s.%s[%q]"):format(where, part, tostring(key)) end
+        end
+      end
+    end
+  end
+  return nil
+end
+
 --- Reads the whole document, without a lock: a replace is atomic, so a
 -- reader sees the old or the new file, never a mix. A missing file is an
 -- empty store. Returns doc or nil, err.
@@ -122,7 +171,7 @@ function Store:load()
   if text == nil then return nil, store_error(msg) end
   if text == false then return { animo_store = FORMAT, servers = {} } end
   local ok, doc = pcall(cjson.decode, text)
-  if not ok or not is_object(doc) or not is_object(doc.servers or {}) then
+  if not ok or not is_object(doc) then
     return nil, store_error(("store %s cannot be parsed%s; animo will not overwrite it: fix or move it")
       :format(self.path, ok and " (not an animo store)" or ": " .. tostring(doc):gsub("^.-: ", "")))
   end
@@ -131,6 +180,11 @@ function Store:load()
       :format(self.path, tostring(doc.animo_store)))
   end
   doc.servers = doc.servers or {}
+  local where = misshapen(doc)
+  if where then
+    return nil, store_error(("store %s has something unexpected at %s; animo will not overwrite it: fix or move it")
+      :format(self.path, where))
+  end
   return doc
 end
 
