@@ -207,9 +207,14 @@ function Store:change(wait, fn)
       error(r, 0)  -- a bug in the caller: keep its traceback message
     end
     result = r
-    local written
-    written, msg = self.file:replace(M.encode(doc))
-    if not written then err = store_error(msg) end
+    local encoded, text = pcall(M.encode, doc)
+    if not encoded then  -- e.g. a number JSON cannot hold, put there by hand
+      err = store_error(("store %s cannot be written back (%s); it is unchanged"):format(self.path, tostring(text)))
+    else
+      local written
+      written, msg = self.file:replace(text)
+      if not written then err = store_error(msg) end
+    end
   end
   self.file:unlock()
   if err then return nil, err end
