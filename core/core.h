@@ -17,8 +17,8 @@
 /* Registers the userdata type `mt`: its metatable gets `metamethods` and
  * __index = a table of `methods`; then sets field `name` of the table on
  * top of the stack to the constructor `ctor`. */
-void core_type(lua_State *L, const char *mt, const luaL_Reg *methods,
-               const luaL_Reg *metamethods, const char *name, lua_CFunction ctor);
+void core_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL_Reg *metamethods,
+               const char *name, lua_CFunction ctor);
 
 /* Registers the animo.http metatable; adds `http` (the constructor) to the
  * table on top of the stack. */

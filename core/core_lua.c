@@ -29,13 +29,14 @@ static int core_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, s >= 0 && s <= 86400, 1, "seconds out of range");
   struct timespec ts = {(time_t)s, (long)((s - (lua_Number)(time_t)s) * 1e9)};
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
   return 0;
 }
 
-void core_type(lua_State *L, const char *mt, const luaL_Reg *methods,
-               const luaL_Reg *metamethods, const char *name, lua_CFunction ctor) {
-  luaL_newmetatable(L, mt);  /* also sets __name, for readable type errors */
+void core_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL_Reg *metamethods,
+               const char *name, lua_CFunction ctor) {
+  luaL_newmetatable(L, mt); /* also sets __name, for readable type errors */
   luaL_setfuncs(L, metamethods, 0);
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
@@ -45,11 +46,7 @@ void core_type(lua_State *L, const char *mt, const luaL_Reg *methods,
   lua_setfield(L, -2, name);
 }
 
-static const luaL_Reg funcs[] = {
-  {"now", core_now},
-  {"sleep", core_sleep},
-  {NULL, NULL}
-};
+static const luaL_Reg funcs[] = {{"now", core_now}, {"sleep", core_sleep}, {NULL, NULL}};
 
 int luaopen_animo_core(lua_State *L) {
   if (ah_http_global_init() != 0) return luaL_error(L, "animo.core: libcurl initialisation failed");

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 typedef struct animo_embedded_module {
-  const char *name;       /* module name for require, e.g. "animo.client" */
-  const char *chunkname;  /* "@lua/animo/client.lua", for error messages */
+  const char *name;      /* module name for require, e.g. "animo.client" */
+  const char *chunkname; /* "@lua/animo/client.lua", for error messages */
   const unsigned char *code;
   size_t size;
 } animo_embedded_module;

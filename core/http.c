@@ -20,26 +20,26 @@
 
 struct ah_http {
   CURL *curl;
-  struct curl_slist *headers;    /* of the last request */
-  char *body;                    /* response body: growable, reused */
+  struct curl_slist *headers; /* of the last request */
+  char *body;                 /* response body: growable, reused */
   size_t body_len, body_cap;
-  char *upload;                  /* request body: a copy, for the transfer */
+  char *upload; /* request body: a copy, for the transfer */
   size_t upload_cap;
   int resend_ok;
-  int sends;                     /* requests libcurl began for this transfer */
+  int sends; /* requests libcurl began for this transfer */
   int too_large;
   int nomem;
   char retry_after[HEADER_VALUE_MAX];
   char content_type[HEADER_VALUE_MAX];
   char error[CURL_ERROR_SIZE];
-  ah_multi *multi;               /* set while added to one */
-  ah_http *next;                 /* in multi->transfers */
+  ah_multi *multi; /* set while added to one */
+  ah_http *next;   /* in multi->transfers */
 };
 
 struct ah_multi {
   CURLM *multi;
-  CURLSH *share;                 /* TLS sessions shared by its transfers */
-  ah_http *transfers;            /* added and not yet collected */
+  CURLSH *share;      /* TLS sessions shared by its transfers */
+  ah_http *transfers; /* added and not yet collected */
 };
 
 int ah_http_global_init(void) {
@@ -76,7 +76,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   size_t len = size * n;
   if (len > AH_MAX_BODY - h->body_len) {
     h->too_large = 1;
-    return 0;  /* makes libcurl stop with CURLE_WRITE_ERROR */
+    return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
   }
   if (h->body_len + len > h->body_cap) {
     size_t cap = h->body_cap ? h->body_cap : 4096;
@@ -120,11 +120,9 @@ static int set_upload(ah_http *h, const char *body, size_t len) {
 
 /* Copies the value of header line `line` into `dst` when its name is `name`
  * (case-insensitive); trims surrounding blanks and the CRLF. */
-static void take_header(const char *line, size_t len, const char *name,
-                        char *dst) {
+static void take_header(const char *line, size_t len, const char *name, char *dst) {
   size_t nlen = strlen(name);
-  if (len <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0)
-    return;
+  if (len <= nlen || line[nlen] != ':' || strncasecmp(line, name, nlen) != 0) return;
   const char *v = line + nlen + 1, *end = line + len;
   while (v < end && (*v == ' ' || *v == '\t')) v++;
   while (end > v && isspace((unsigned char)end[-1])) end--;
@@ -183,8 +181,7 @@ static ah_status prepare(ah_http *h, const ah_request *req) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                   req->stall_ms > 1000 ? req->stall_ms / 1000 : 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_ms > 1000 ? req->stall_ms / 1000 : 1L);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)AH_MAX_BODY);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
@@ -207,8 +204,7 @@ static ah_status prepare(ah_http *h, const ah_request *req) {
   }
   /* After the body options, which reset the method to POST or GET. */
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-                   strcmp(req->method, req->body ? "POST" : "GET") == 0
-                       ? NULL : req->method);
+                   strcmp(req->method, req->body ? "POST" : "GET") == 0 ? NULL : req->method);
   return AH_OK;
 }
 
@@ -335,7 +331,7 @@ void ah_multi_remove(ah_multi *m, ah_http *h) {
     }
   }
   curl_multi_remove_handle(m->multi, h->curl);
-  curl_easy_setopt(h->curl, CURLOPT_SHARE, NULL);  /* the share may go first */
+  curl_easy_setopt(h->curl, CURLOPT_SHARE, NULL); /* the share may go first */
   h->multi = NULL;
   h->next = NULL;
 }
@@ -358,7 +354,7 @@ ah_http *ah_multi_done(ah_multi *m, ah_status *st, ah_response *res) {
     CURLcode rc = msg->data.result;
     ah_http *h = NULL;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&h);
-    ah_multi_remove(m, h);  /* invalidates msg */
+    ah_multi_remove(m, h); /* invalidates msg */
     *st = finish(h, rc, res);
     return h;
   }

@@ -17,40 +17,40 @@
 #define AH_MAX_BODY (1024 * 1024)
 
 typedef enum ah_status {
-  AH_OK = 0,     /* a response arrived (any HTTP status) */
-  AH_TIMEOUT,    /* connect, total or stall limit reached */
-  AH_NETWORK,    /* resolve, connect, send or receive failed */
-  AH_TLS,        /* handshake or certificate verification failed */
-  AH_TOO_LARGE,  /* body over AH_MAX_BODY */
-  AH_BAD_REQUEST,/* the request itself was malformed (e.g. CR/LF in a header) */
-  AH_NOMEM       /* out of memory */
+  AH_OK = 0,      /* a response arrived (any HTTP status) */
+  AH_TIMEOUT,     /* connect, total or stall limit reached */
+  AH_NETWORK,     /* resolve, connect, send or receive failed */
+  AH_TLS,         /* handshake or certificate verification failed */
+  AH_TOO_LARGE,   /* body over AH_MAX_BODY */
+  AH_BAD_REQUEST, /* the request itself was malformed (e.g. CR/LF in a header) */
+  AH_NOMEM        /* out of memory */
 } ah_status;
 
 typedef struct ah_request {
-  const char *method;            /* "GET", "POST", "PATCH", "DELETE" */
-  const char *url;               /* must be https:// */
-  const char *const *headers;    /* "Name: value" lines, no CR/LF */
+  const char *method;         /* "GET", "POST", "PATCH", "DELETE" */
+  const char *url;            /* must be https:// */
+  const char *const *headers; /* "Name: value" lines, no CR/LF */
   size_t nheaders;
-  const char *body;              /* may be NULL */
+  const char *body; /* may be NULL */
   size_t body_len;
-  long timeout_ms;               /* whole try: connect + transfer */
+  long timeout_ms; /* whole try: connect + transfer */
   long connect_timeout_ms;
-  long stall_ms;                 /* abort when no byte arrives for this long */
-  const char *ca_file;           /* PEM bundle, or NULL for the system store */
-  int resend_ok;                 /* may libcurl resend the request on a fresh
-                                    connection when a reused one dies? Only
-                                    for idempotent requests. */
+  long stall_ms;       /* abort when no byte arrives for this long */
+  const char *ca_file; /* PEM bundle, or NULL for the system store */
+  int resend_ok;       /* may libcurl resend the request on a fresh
+                          connection when a reused one dies? Only
+                          for idempotent requests. */
 } ah_request;
 
 typedef struct ah_response {
-  long status;                   /* HTTP status, 0 when none arrived */
-  const char *body;              /* owned by the handle; valid until the next call */
+  long status;      /* HTTP status, 0 when none arrived */
+  const char *body; /* owned by the handle; valid until the next call */
   size_t body_len;
-  const char *retry_after;       /* header value or "" */
-  const char *content_type;      /* header value or "" */
-  int sent;                      /* 1 when request bytes reached the socket */
-  int reused;                    /* 1 when a kept-alive connection served it */
-  const char *error;             /* human message when status != AH_OK */
+  const char *retry_after;  /* header value or "" */
+  const char *content_type; /* header value or "" */
+  int sent;                 /* 1 when request bytes reached the socket */
+  int reused;               /* 1 when a kept-alive connection served it */
+  const char *error;        /* human message when status != AH_OK */
 } ah_response;
 
 typedef struct ah_http ah_http;

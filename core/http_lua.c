@@ -22,7 +22,7 @@
 #define HTTP_MT "animo.http"
 
 typedef struct lhttp {
-  ah_http *h;  /* NULL once closed */
+  ah_http *h; /* NULL once closed */
 } lhttp;
 
 ah_http *http_check(lua_State *L, int idx) {
@@ -44,10 +44,9 @@ static int http_new(lua_State *L) {
 }
 
 static const char *opt_string(lua_State *L, int t, const char *key, int required) {
-  lua_getfield(L, t, key);  /* left on the stack: keeps the string alive */
+  lua_getfield(L, t, key); /* left on the stack: keeps the string alive */
   if (lua_isnil(L, -1) && !required) return NULL;
-  if (lua_type(L, -1) != LUA_TSTRING)
-    luaL_error(L, "request field '%s' must be a string", key);
+  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "request field '%s' must be a string", key);
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
   if (strlen(s) != len) luaL_error(L, "request field '%s' contains a NUL byte", key);
@@ -64,9 +63,9 @@ static long opt_ms(lua_State *L, int t, const char *key, lua_Number dflt) {
 }
 
 static const char *const KINDS[] = {
-  [AH_OK] = "ok", [AH_TIMEOUT] = "timeout", [AH_NETWORK] = "network",
-  [AH_TLS] = "tls", [AH_TOO_LARGE] = "too_large",
-  [AH_BAD_REQUEST] = "bad_request", [AH_NOMEM] = "network",
+    [AH_OK] = "ok",         [AH_TIMEOUT] = "timeout",     [AH_NETWORK] = "network",
+    [AH_TLS] = "tls",       [AH_TOO_LARGE] = "too_large", [AH_BAD_REQUEST] = "bad_request",
+    [AH_NOMEM] = "network",
 };
 
 void http_check_request(lua_State *L, int idx, ah_request *req, const char **headers) {
@@ -94,7 +93,7 @@ void http_check_request(lua_State *L, int idx, ah_request *req, const char **hea
     lua_Integer n = luaL_len(L, t);
     if (n > HTTP_MAX_HEADERS) luaL_error(L, "at most %d headers", HTTP_MAX_HEADERS);
     for (lua_Integer i = 1; i <= n; i++) {
-      lua_rawgeti(L, t, i);  /* stays on the stack, like the fields above */
+      lua_rawgeti(L, t, i); /* stays on the stack, like the fields above */
       if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "header %d must be a string", (int)i);
       size_t len;
       headers[i - 1] = lua_tolstring(L, -1, &len);
@@ -158,18 +157,10 @@ static int f_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"request", f_request},
-  {"close", f_close},
-  {NULL, NULL}
-};
+static const luaL_Reg methods[] = {{"request", f_request}, {"close", f_close}, {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-  {"__gc", f_close},
-  {"__close", f_close},
-  {"__tostring", f_tostring},
-  {NULL, NULL}
-};
+    {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {NULL, NULL}};
 
 void http_open(lua_State *L) {
   core_type(L, HTTP_MT, methods, metamethods, "http", http_new);

@@ -27,7 +27,7 @@
 static const char *progname = "animo";
 
 static void print_usage(const char *badoption) {
-  if (badoption[1] == 'e' || badoption[1] == 'l')
+  if (badoption[0] == '-' && (badoption[1] == 'e' || badoption[1] == 'l'))
     fprintf(stderr, "%s: '%s' needs an argument\n", progname, badoption);
   else if (badoption[0])
     fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
@@ -63,8 +63,7 @@ static int report(lua_State *L, int status) {
  * __tostring for error objects (so assert(nil, err) prints err). */
 static int msghandler(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING) return 1;
-  if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-    return 1;
+  if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
   lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   return 1;
 }
@@ -97,7 +96,7 @@ static int dolibrary(lua_State *L, const char *name) {
 /* arg table as lua.c builds it: script at 0, interpreter and options below,
  * script arguments from 1. */
 static void createargtable(lua_State *L, char **argv, int argc, int script) {
-  if (script == argc) script = 0;  /* no script: arg[0] is the program */
+  if (script == argc) script = 0; /* no script: arg[0] is the program */
   lua_createtable(L, argc - script - 1, script + 1);
   for (int i = 0; i < argc; i++) {
     lua_pushstring(L, argv[i]);
@@ -109,7 +108,7 @@ static void createargtable(lua_State *L, char **argv, int argc, int script) {
 /* If argv[0] names no file but an animo command, runs it with the rest of
  * argv as its arguments and returns 1 with its exit status in *code. */
 static int handle_command(lua_State *L, char **argv, int argc, int *code) {
-  if (access(argv[0], F_OK) == 0) return 0;  /* a file path always wins */
+  if (access(argv[0], F_OK) == 0) return 0; /* a file path always wins */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "animo.cli");
   lua_call(L, 1, 1);
@@ -172,7 +171,7 @@ static int collectargs(char **argv, int argc, int *first) {
         }
         return HAS_ERROR;
       case '\0':
-        return flags;  /* "-" is the script: stdin */
+        return flags; /* "-" is the script: stdin */
       case 'v':
         if (argv[i][2] != '\0') return HAS_ERROR;
         flags |= HAS_V;
@@ -201,8 +200,7 @@ static int runargs(lua_State *L, char **argv, int n) {
     if (option != 'e' && option != 'l') continue;
     const char *extra = argv[i] + 2;
     if (*extra == '\0') extra = argv[++i];
-    int status = option == 'e' ? dostring(L, extra, "=(command line)")
-                               : dolibrary(L, extra);
+    int status = option == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
     if (status != LUA_OK) return 0;
   }
   return 1;
@@ -235,7 +233,7 @@ static int pmain(lua_State *L) {
   }
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (script == argc && !(flags & (HAS_E | HAS_V))) {
-    if (isatty(STDIN_FILENO)) {  /* nothing to run: say how */
+    if (isatty(STDIN_FILENO)) { /* nothing to run: say how */
       print_usage("");
       return 0;
     }

@@ -20,7 +20,7 @@
 #define MULTI_MT "animo.multi"
 
 typedef struct lmulti {
-  ah_multi *m;  /* NULL once closed */
+  ah_multi *m; /* NULL once closed */
 } lmulti;
 
 static ah_multi *tomulti(lua_State *L) {
@@ -47,7 +47,7 @@ static int f_add(lua_State *L) {
   ah_request req;
   const char *headers[HTTP_MAX_HEADERS];
   http_check_request(L, 3, &req, headers);
-  lua_getiuservalue(L, 1, 1);  /* reserve the slot before starting */
+  lua_getiuservalue(L, 1, 1); /* reserve the slot before starting */
   lua_pushvalue(L, 2);
   lua_rawsetp(L, -2, h);
   ah_response res;
@@ -79,7 +79,7 @@ static int f_done(lua_State *L) {
   if (h == NULL) return 0;
   lua_getiuservalue(L, 1, 1);
   int slots = lua_gettop(L);
-  lua_rawgetp(L, slots, h);  /* the animo.http userdata */
+  lua_rawgetp(L, slots, h); /* the animo.http userdata */
   lua_pushnil(L);
   lua_rawsetp(L, slots, h);
   return 1 + http_push_result(L, st, &res);
@@ -102,19 +102,10 @@ static int f_tostring(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-  {"add", f_add},
-  {"perform", f_perform},
-  {"done", f_done},
-  {"close", f_close},
-  {NULL, NULL}
-};
+    {"add", f_add}, {"perform", f_perform}, {"done", f_done}, {"close", f_close}, {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-  {"__gc", f_close},
-  {"__close", f_close},
-  {"__tostring", f_tostring},
-  {NULL, NULL}
-};
+    {"__gc", f_close}, {"__close", f_close}, {"__tostring", f_tostring}, {NULL, NULL}};
 
 void multi_open(lua_State *L) {
   core_type(L, MULTI_MT, methods, metamethods, "multi", multi_new);

@@ -111,7 +111,8 @@ int as_make_folder(const char *path, char *err) {
     char saved = *p;
     *p = '\0';
     if (mkdir(dir, 0700) == 0) {
-      if (chmod(dir, 0700) != 0) return fail(err, "cannot chmod folder %s: %s", dir, strerror(errno));
+      if (chmod(dir, 0700) != 0)
+        return fail(err, "cannot chmod folder %s: %s", dir, strerror(errno));
     } else if (errno != EEXIST) {
       return fail(err, "cannot create folder %s: %s", dir, strerror(errno));
     }
@@ -127,12 +128,12 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err) {
     return fail(err, "store path too long");
   int f = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (f < 0) return fail(err, "cannot open lock file %s: %s", lock, strerror(errno));
-  struct timespec start, now, pause = {0, 5 * 1000 * 1000};
-  clock_gettime(CLOCK_MONOTONIC, &start);
 #ifdef ANIMO_DEBUG_NO_STORE_LOCK
-  *fd = f;  /* "locked" without flock: concurrent writers now race */
+  *fd = f; /* "locked" without flock: concurrent writers now race */
   return 0;
 #endif
+  struct timespec start, now, pause = {0, 5 * 1000 * 1000};
+  clock_gettime(CLOCK_MONOTONIC, &start);
   while (flock(f, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
       fail(err, "cannot lock %s: %s", lock, strerror(errno));
@@ -153,7 +154,7 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err) {
 }
 
 void as_unlock(int fd) {
-  if (fd >= 0) close(fd);  /* closing the descriptor releases the flock */
+  if (fd >= 0) close(fd); /* closing the descriptor releases the flock */
 }
 
 /* Removes ".<base>.tmp.*" files in `dir`: writers killed mid-write. */
@@ -192,9 +193,12 @@ int as_replace(const char *path, const char *data, size_t len, char *err) {
   int fd = mkstemp(tmp);
   if (fd < 0) return fail(err, "cannot create a temp file in %s: %s", dir, strerror(errno));
   const char *step = NULL;
-  if (fchmod(fd, 0600) != 0) step = "chmod";
-  else if (write_all(fd, data, len) != 0) step = "write";
-  else if (fsync(fd) != 0) step = "fsync";  /* reported, never retried */
+  if (fchmod(fd, 0600) != 0)
+    step = "chmod";
+  else if (write_all(fd, data, len) != 0)
+    step = "write";
+  else if (fsync(fd) != 0)
+    step = "fsync"; /* reported, never retried */
   int saved = errno;
   if (close(fd) != 0 && step == NULL) {
     step = "close";
@@ -214,7 +218,8 @@ int as_replace(const char *path, const char *data, size_t len, char *err) {
   if (dfd < 0 || fsync(dfd) != 0) {
     saved = errno;
     if (dfd >= 0) close(dfd);
-    return fail(err, "store %s saved but its folder could not be synced: %s", path, strerror(saved));
+    return fail(err, "store %s saved but its folder could not be synced: %s", path,
+                strerror(saved));
   }
   close(dfd);
   return 0;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #define AS_ERR_SIZE 512
-#define AS_MAX_SIZE (16 * 1024 * 1024)  /* a larger store is refused */
+#define AS_MAX_SIZE (16 * 1024 * 1024) /* a larger store is refused */
 
 /* Reads the store at `path` into a malloc'd buffer (*data, *len; the caller
  * frees it). A missing file is not an error: *data is NULL. Refuses a

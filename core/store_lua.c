@@ -23,7 +23,7 @@
 #define BOX_MT "animo.store.buffer"
 
 typedef struct lstore {
-  int lock_fd;  /* -1 when not locked */
+  int lock_fd; /* -1 when not locked */
 } lstore;
 
 /* The path is the userdata's user value 1, so no C copy is needed. */
@@ -31,7 +31,7 @@ static lstore *tostore(lua_State *L, const char **path) {
   lstore *s = luaL_checkudata(L, 1, STORE_MT);
   lua_getiuservalue(L, 1, 1);
   *path = lua_tostring(L, -1);
-  lua_pop(L, 1);  /* still referenced by the userdata */
+  lua_pop(L, 1); /* still referenced by the userdata */
   return s;
 }
 
@@ -39,7 +39,8 @@ static lstore *tostore(lua_State *L, const char **path) {
 static int store_new(lua_State *L) {
   size_t len;
   const char *path = luaL_checklstring(L, 1, &len);
-  luaL_argcheck(L, len > 0 && strlen(path) == len, 1, "store path must be a non-empty string without NUL");
+  luaL_argcheck(L, len > 0 && strlen(path) == len, 1,
+                "store path must be a non-empty string without NUL");
   lstore *s = lua_newuserdatauv(L, sizeof *s, 1);
   s->lock_fd = -1;
   luaL_setmetatable(L, STORE_MT);
@@ -101,7 +102,7 @@ static int f_lock(lua_State *L) {
   int rc = as_lock(path, (long)(secs * 1000), &s->lock_fd, err);
   if (rc != 0) {
     pushfail(L, err);
-    lua_pushboolean(L, rc == 1);  /* busy: held by another process */
+    lua_pushboolean(L, rc == 1); /* busy: held by another process */
     return 3;
   }
   lua_pushboolean(L, 1);
@@ -136,22 +137,13 @@ static int f_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
-  {"read", f_read},
-  {"make_folder", f_make_folder},
-  {"lock", f_lock},
-  {"replace", f_replace},
-  {"unlock", f_unlock},
-  {"close", f_unlock},
-  {NULL, NULL}
-};
+static const luaL_Reg methods[] = {{"read", f_read},     {"make_folder", f_make_folder},
+                                   {"lock", f_lock},     {"replace", f_replace},
+                                   {"unlock", f_unlock}, {"close", f_unlock},
+                                   {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
-  {"__gc", f_unlock},
-  {"__close", f_unlock},
-  {"__tostring", f_tostring},
-  {NULL, NULL}
-};
+    {"__gc", f_unlock}, {"__close", f_unlock}, {"__tostring", f_tostring}, {NULL, NULL}};
 
 void store_open(lua_State *L) {
   luaL_newmetatable(L, BOX_MT);

@@ -246,7 +246,8 @@ describe("server errors", function()
   end)
 
   it("maps 403 for scope, plan and company to forbidden", function()
-    local _, err = client{ token = emu.fixtures.tokens.opaque, retries = 0 }:attach{ name = "n", url = SPEC.url, events = { "lead-created" } }
+    local _, err = client{ token = emu.fixtures.tokens.opaque, retries = 0 }
+      :attach{ name = "n", url = SPEC.url, events = { "lead-created" } }
     assert.is_nil(err)  -- opaque token with the scope: fine
     _, err = client{ token = emu.fixtures.tokens.nosub }:attach(SPEC)
     assert.equal("validation", err.kind)  -- caught client-side: JWT lists its scopes
@@ -278,7 +279,8 @@ describe("server errors", function()
 
   it("folds indexed 422 fields (events.0) into their field", function()
     local _, err = fault_then("attach", { status = 422, headers = { ["Content-Type"] = "application/json" },
-      body = '{"message":"The selected events.0 is invalid. (and 1 more error)","errors":{"events.0":["The selected events.0 is invalid."],"url":["bad url"]}}' },
+      body = '{"message":"The selected events.0 is invalid. (and 1 more error)",' ..
+             '"errors":{"events.0":["The selected events.0 is invalid."],"url":["bad url"]}}' },
       function() return client():attach(SPEC) end)
     assert.equal("The selected events.0 is invalid. (and 1 more error)", err.message)
     assert.same({ "The selected events.0 is invalid." }, err.fields.events)
@@ -305,7 +307,10 @@ describe("server errors", function()
   it("maps 5xx with an HTML page to server, without the page", function()
     local _, err = fault_then("update", { status = 502, headers = { ["Content-Type"] = "text/html" },
       body = "<html><body><h1>502 Bad Gateway</h1></body></html>" },
-      function() return client{ retries = 0 }:update({ id = "550e8400-e29b-41d4-a716-446655440000", token = "abcdefgh" }, { name = "x" }) end)
+      function()
+        return client{ retries = 0 }:update({ id = "550e8400-e29b-41d4-a716-446655440000", token = "abcdefgh" },
+                                            { name = "x" })
+      end)
     assert.equal("server", err.kind)
     assert.equal(502, err.status)
     assert.equal("server error (HTTP 502)", err.message)

@@ -36,7 +36,8 @@ describe("an installed animo", function()
   end)
 
   it("loads in plain lua5.4 from the prefix", function()
-    local code, out = sh(("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e %s")
+    local code, out = sh(("cd / && LUA_PATH='%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;;' " ..
+                          "LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e %s")
       :format(prefix, prefix, prefix, helper.shell_quote("print(require('animo').VERSION, package.searchpath('animo', package.path))")))
     assert.equal(0, code)
     assert.equal(require("animo").VERSION .. "\t" .. prefix .. "/share/lua/5.4/animo/init.lua\n", out)

@@ -121,8 +121,9 @@ describe("animo (interpreter)", function()
     assert.equal("", out)
     assert.matches("unrecognized option '%-x'", err)
     assert.matches("usage: animo", err)
-    code, _, err = run{ "-e" }
+    code, out, err = run{ "-e" }
     assert.equal(1, code)
+    assert.equal("", out)
     assert.matches("'%-e' needs an argument", err)
   end)
 

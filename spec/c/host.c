@@ -27,7 +27,7 @@ static const char *SCRIPT =
     "                                 events = { 'lead-created' } }).id\n"
     "  end)\n"
     "end\n"
-    "return function()\n"  /* counts the tasks that succeeded */
+    "return function()\n" /* counts the tasks that succeeded */
     "  local ok = 0\n"
     "  for _, t in ipairs(tasks) do if t:result() then ok = ok + 1 end end\n"
     "  return ok\n"
@@ -44,7 +44,8 @@ int main(int argc, char **argv) {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
   animo_openlibs(L);
-  if (luaL_loadstring(L, SCRIPT) != LUA_OK || (lua_pushinteger(L, n), lua_pcall(L, 1, 1, 0)) != LUA_OK) {
+  if (luaL_loadstring(L, SCRIPT) != LUA_OK ||
+      (lua_pushinteger(L, n), lua_pcall(L, 1, 1, 0)) != LUA_OK) {
     fprintf(stderr, "host: %s\n", lua_tostring(L, -1));
     return 2;
   }

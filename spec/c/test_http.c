@@ -43,10 +43,8 @@ static void *plain_server(void *arg) {
   int c = accept(s, NULL, NULL);
   if (c >= 0) {
     char buf[512];
-    ssize_t n = read(c, buf, sizeof buf);
-    (void)n;
     const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    n = write(c, resp, strlen(resp));
+    if (read(c, buf, sizeof buf) < 0 || write(c, resp, strlen(resp)) < 0) perror("plain_server");
     close(c);
   }
   return NULL;
@@ -82,7 +80,7 @@ int main(void) {
      "plain http:// is refused by the transport");
 
   int port, s = listen_loopback(&port);
-  close(s);  /* nobody listens there now */
+  close(s); /* nobody listens there now */
   snprintf(url, sizeof url, "https://127.0.0.1:%d/", port);
   r = base_request(url);
   st = ah_http_perform(h, &r, &res);
@@ -116,7 +114,8 @@ int main(void) {
   r = base_request(url);
   r.connect_timeout_ms = 300;
   st = ah_http_perform(h, &r, &res);
-  ok(st == AH_TIMEOUT && res.sent == 0, "a connect that hangs ends at connect_timeout, nothing sent");
+  ok(st == AH_TIMEOUT && res.sent == 0,
+     "a connect that hangs ends at connect_timeout, nothing sent");
   for (int i = 0; i < 3; i++) close(fillers[i]);
   close(s);
 

@@ -5,7 +5,7 @@
  * crash, the Lua side may never raise, and a printed error stays one
  * bounded line without the secret it was given.
  */
-#include "../../core/http.c"  /* the header callback is static */
+#include "../../core/http.c" /* the header callback is static */
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -18,7 +18,8 @@ static lua_State *L;
 static const char *CHECK =
     "local response = require 'animo.response'\n"
     "return function(status, body, retry_after)\n"
-    "  local res = { status = status, body = body, retry_after = retry_after ~= '' and retry_after or nil }\n"
+    "  local res = { status = status, body = body, retry_after = retry_after ~= '' and retry_after "
+    "or nil }\n"
     "  if status < 200 or status > 299 then\n"
     "    local err = response.error(res, { method = 'POST', path = '/api/v1/c/webhooks/attach',\n"
     "                                      secrets = { 'secret-token-1' } })\n"
@@ -58,9 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
     on_header((char *)p, 1, len, &h);
     p += len;
-    if (len <= 2) break;  /* the blank line ends the headers */
+    if (len <= 2) break; /* the blank line ends the headers */
   }
-  if (strlen(h.retry_after) >= HEADER_VALUE_MAX || strlen(h.content_type) >= HEADER_VALUE_MAX) abort();
+  if (strlen(h.retry_after) >= HEADER_VALUE_MAX || strlen(h.content_type) >= HEADER_VALUE_MAX)
+    abort();
   lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.check");
   lua_pushinteger(L, status);
   lua_pushlstring(L, p, (size_t)(end - p));
