@@ -5,22 +5,8 @@ local check = require "animo.check"
 local retry = require "animo.retry"
 local animo = require "animo"
 
-local function b64url(s)
-  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
-    for k = 1, chars do
-      local v = (n >> (18 - 6 * (k - 1))) & 63
-      out[#out + 1] = alphabet:sub(v + 1, v + 1)
-    end
-  end
-  return table.concat(out)
-end
-
 local function jwt(payload)
+  local b64url = helper.base64url
   return b64url('{"typ":"JWT","alg":"RS256"}') .. "." .. b64url(payload) .. "." .. b64url("sig-bytes")
 end
 

@@ -477,7 +477,7 @@ describe("errors", function()
 end)
 
 describe("animo help", function()
-  local NAMES = { "attach", "update", "detach", "list", "login", "sync", "help" }
+  local NAMES = { "attach", "update", "detach", "list", "login", "sync", "doctor", "help" }
 
   it("lists every command with an example of each", function()
     local out = animo_ok{ "help" }

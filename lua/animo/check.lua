@@ -132,15 +132,21 @@ local function b64url_decode(s)
   return table.concat(out)
 end
 
---- The scopes a JWT access token's payload lists, as a set, or nil for an
--- opaque token (or any token whose payload cannot be read).
-function M.token_scopes(token)
+--- The claims of a JWT access token's payload, or nil for an opaque token
+-- (or any token whose payload cannot be read).
+function M.token_claims(token)
   local payload = token:match("^[%w_-]+%.([%w_-]+)%.[%w_-]*$")
   if not payload then return nil end
   local ok, claims = pcall(cjson.decode, b64url_decode(payload) or "")
-  if not ok or type(claims) ~= "table" or type(claims.scopes) ~= "table" then
-    return nil
-  end
+  if not ok or type(claims) ~= "table" then return nil end
+  return claims
+end
+
+--- The scopes a JWT access token's payload lists, as a set, or nil for an
+-- opaque token (or any token whose payload cannot be read).
+function M.token_scopes(token)
+  local claims = M.token_claims(token)
+  if not claims or type(claims.scopes) ~= "table" then return nil end
   local set = {}
   for _, s in ipairs(claims.scopes) do
     if type(s) == "string" then set[s] = true end

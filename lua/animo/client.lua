@@ -85,6 +85,7 @@ function M.new(opts)
     limiter = task.limiter(math.tointeger(read_option(opts, "max_concurrency"))),
   }, Client)
   access_token[self] = read_option(opts, "token")
+  self.token_source = opts.token and "the token option" or access_token[self] and "ANIMO_TOKEN" or nil
   if opts.store ~= false then
     local path, err = store.path(opts.store)
     self.store_problem = err
@@ -104,18 +105,20 @@ Client.__close = Client.close
 
 local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
 
---- Checks the settings an operation needs; returns nil or a usage error.
-function Client:settings_error()
+--- Checks the settings an operation needs (the company unless
+-- `no_company`); returns nil or a usage error.
+function Client:settings_error(no_company)
   if not self.base_url:find("^https://[^/?#%s]+") or self.base_url:find("[%c%s]") then
     return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
   end
-  if not self.company then return errors.new("usage", NO_COMPANY) end
+  if not self.company and not no_company then return errors.new("usage", NO_COMPANY) end
   local token = access_token[self]
   if not token and self.store then
     local err
     token, err = self.store:access_token(self.base_url)
     if err then return err end
     access_token[self] = token
+    self.token_source = token and ("the store " .. self.store.path) or nil
   end
   if not token then
     return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
@@ -139,22 +142,26 @@ local function transfer_error(self, kind, message, ctx)
   return errors.new(kind, message, t)
 end
 
---- Sends `payload` as JSON to the webhooks route `route`, retrying per
--- animo.retry within the deadline. Returns the 2xx response, or nil, err,
--- sent (whether the last try may have reached the server).
-function Client:send(method, route, payload, idempotent, secrets)
-  local url_tail = "/" .. escape(self.company) .. "/webhooks/" .. route
-  local ctx = { method = method, path = self.base_path .. url_tail, secrets = secrets }
+--- The part after base_url of a webhooks route ("attach", …).
+function Client:route(route)
+  return "/" .. escape(self.company or "") .. "/webhooks/" .. route
+end
+
+--- Sends `payload` (nil: no body) as JSON to base_url .. `tail`, retrying
+-- per animo.retry within the deadline. Returns the 2xx response, or nil,
+-- err, sent (whether the last try may have reached the server).
+function Client:send(method, tail, payload, idempotent, secrets)
+  local ctx = { method = method, path = self.base_path .. tail, secrets = secrets }
   local req = {
     method = method,
-    url = self.base_url .. url_tail,
+    url = self.base_url .. tail,
     headers = {
       "Authorization: Bearer " .. access_token[self],
       "Accept: application/json",
-      "Content-Type: application/json",
       "User-Agent: animo/" .. core.VERSION,
+      payload and "Content-Type: application/json" or nil,
     },
-    body = cjson.encode(payload),
+    body = payload and cjson.encode(payload),
     ca_file = self.ca_file,
     connect_timeout = math.max(self.connect_timeout, 0.001),
     stall = STALL,
@@ -213,7 +220,7 @@ end
 
 --- Path of a route, for errors raised before any request.
 function Client:route_path(route)
-  return self.base_path .. "/" .. escape(self.company or "") .. "/webhooks/" .. route
+  return self.base_path .. self:route(route)
 end
 
 --- Whether a failed attach may still have created its webhook: the request
@@ -247,7 +254,7 @@ function Client:attach(spec)
   if err then return nil, err end
 
   local res, sent
-  res, err, sent = self:send("POST", "attach",
+  res, err, sent = self:send("POST", self:route("attach"),
                              { name = spec.name, url = spec.url, events = events },
                              false, { access_token[self] })
   local obj = res and response.object(res.body)
@@ -356,7 +363,7 @@ function Client:change(method, route, target, changes)
   local payload = { id = found.id, token = found.token }
   for k, v in pairs(changes or {}) do payload[k] = v end
   local res
-  res, err = self:send(method, route, payload, true, { access_token[self], found.token })
+  res, err = self:send(method, self:route(route), payload, true, { access_token[self], found.token })
   if not res then return nil, err end
   return res, found
 end
@@ -454,6 +461,53 @@ function Client:login(token)
   if not ok then return nil, err end
   access_token[self] = token
   return true
+end
+
+--- GET base_url .. tail -> the decoded JSON document | nil, err.
+function Client:get(tail)
+  local err = self:settings_error(true)
+  if err then return nil, err end
+  local res
+  res, err = self:send("GET", tail, nil, true, { access_token[self] })
+  if not res then return nil, err end
+  local doc = response.object(res.body)
+  if not doc then
+    return nil, errors.new("protocol", "the answer is not a JSON object", { method = "GET", path = self.base_path .. tail })
+  end
+  return doc
+end
+
+--- client:user() -> the user the access token belongs to | nil, err.
+function Client:user()
+  return self:get("/user")
+end
+
+--- client:companies() -> list of { id, name } the token may see (the first
+-- page of Animo's list) | nil, err.
+function Client:companies()
+  local doc, err = self:get("/companies")
+  if not doc then return nil, err end
+  local list = {}
+  for _, c in ipairs(type(doc) == "table" and doc[1] and doc or {}) do
+    if type(c) == "table" and type(c.id) == "string" then
+      list[#list + 1] = { id = c.id, name = type(c.name) == "string" and c.name or nil }
+    end
+  end
+  return list
+end
+
+--- client:describe() -> what this client would use, for diagnosis; never
+-- the token itself: { base_url, company, ca_file (nil: the system store),
+-- store (path or false), token_source, token_claims (a JWT's payload) }.
+function Client:describe()
+  self:settings_error(true)  -- loads a token saved by login, if any
+  local token = access_token[self]
+  return {
+    base_url = self.base_url, company = self.company, ca_file = self.ca_file,
+    store = self.store and self.store.path or false, store_problem = self.store_problem,
+    token_source = token and self.token_source or nil,
+    token_claims = token and check.token_claims(token) or nil,
+  }
 end
 
 return M

@@ -222,6 +222,21 @@ function Store:change(wait, fn)
   return result
 end
 
+--- What a diagnosis needs to know of the store, without changing it:
+-- { exists, problem (message) or nil, locked (by another process) }.
+function Store:probe()
+  local text, msg = self.file:read()
+  local info = { exists = text ~= nil and text ~= false, problem = text == nil and msg or nil }
+  if info.exists then
+    local _, err = self:load()
+    info.problem = err and err.message
+  end
+  local locked, _, busy = self.file:lock(0)
+  if locked then self.file:unlock() end
+  info.locked = busy == true
+  return info
+end
+
 --- The part of `doc` for one server and company; created when `create`.
 function M.account(doc, base_url, company, create)
   local server = doc.servers[base_url]

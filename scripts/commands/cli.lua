@@ -7,7 +7,7 @@ local cjson = require("cjson").new()
 
 local M = {}
 
-M.NAMES = { "attach", "update", "detach", "list", "login", "sync", "help" }
+M.NAMES = { "attach", "update", "detach", "list", "login", "sync", "doctor", "help" }
 
 -- Flags every command takes: the client's settings.
 local SETTINGS = { company = "company", ["base-url"] = "base_url", ["ca-file"] = "ca_file", store = "store" }

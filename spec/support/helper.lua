@@ -19,6 +19,21 @@ function M.shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+--- base64url without padding, for making JWT-shaped tokens.
+function M.base64url(s)
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    for k = 1, 2 + (b and 1 or 0) + (c and 1 or 0) do
+      local v = (n >> (18 - 6 * (k - 1))) & 63
+      out[#out + 1] = alphabet:sub(v + 1, v + 1)
+    end
+  end
+  return table.concat(out)
+end
+
 function M.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
