@@ -284,6 +284,29 @@ describe("animo sync", function()
     assert.equal(2, requests())
   end)
 
+  it("shows progress on a terminal only, and never with --json", function()
+    local file = write("v1.lua", V1)
+    local vars = {}
+    for k, v in pairs(env) do vars[#vars + 1] = helper.shell_quote(k .. "=" .. v) end
+    local function on_terminal(...)  -- util-linux script(1) gives the command a pty
+      local cmd = ("env %s %s sync %s %s"):format(table.concat(vars, " "), helper.shell_quote(helper.bin),
+        helper.shell_quote(file), table.concat({ ... }, " "))
+      local p = io.popen("script -qec " .. helper.shell_quote(cmd) .. " /dev/null")
+      local out = p:read("a")
+      p:close()
+      runs[#runs + 1] = { args = { "sync (pty)" }, out = out, err = "" }
+      return out
+    end
+    local out = on_terminal()
+    assert.matches("%[1/2%] attach [AB]", out)
+    assert.matches("%[2/2%] attach [AB]", out)
+    assert.matches("ok +attach A", out)
+    out = on_terminal("--json", "--prune")
+    assert.is_nil(out:find("[1/", 1, true))
+    out = animo_ok{ "sync", file, "--prune" }           -- stdout not a terminal
+    assert.is_nil(out:find("[", 1, true))
+  end)
+
   it("shows updates with their changed fields and detaches only with --prune", function()
     animo_ok{ "sync", write("v1.lua", V1) }
     local file = write("v2.lua", V2)

@@ -8,7 +8,9 @@
 -- changes = { field = { from, to } } (update), webhook = stored record }.
 -- Unless dry_run, the changes run concurrently as tasks (bounded by the
 -- client's max_concurrency); results[i] = { action, name, ok, webhook | err }
--- for each change, a failure never stopping the others. Returns plan,
+-- for each change, a failure never stopping the others. opts.on_plan(plan)
+-- is called before anything is applied, opts.progress(done, total, result)
+-- as each change ends. Returns plan,
 -- results; or nil, err (validation: every problem of the spec at once).
 local check = require "animo.check"
 local errors = require "animo.error"
@@ -115,22 +117,27 @@ local function apply_one(client, step)
 end
 
 --- Runs the plan's changes as tasks; returns their results in plan order.
-function M.apply(client, plan)
-  local results, tasks = {}, {}
+-- `progress(done, total, result)`, if given, is called as each one ends.
+function M.apply(client, plan, progress)
+  local results, total, done = {}, 0, 0
+  for _, step in ipairs(plan) do
+    if step.action ~= "unchanged" then total = total + 1 end
+  end
   for _, step in ipairs(plan) do
     if step.action ~= "unchanged" then
-      local i = #results + 1
-      results[i] = { action = step.action, name = step.name }
-      tasks[i] = task.spawn(apply_one, client, step)
+      local r = { action = step.action, name = step.name }
+      results[#results + 1] = r
+      task.spawn(function()
+        local value, err = apply_one(client, step)
+        r.ok = value ~= nil and err == nil
+        r.webhook = type(value) == "table" and value or nil
+        r.err = err
+        done = done + 1
+        if progress then progress(done, total, r) end
+      end)
     end
   end
   task.run()
-  for i, t in ipairs(tasks) do
-    local value, err = t:result()
-    results[i].ok = value ~= nil and err == nil
-    results[i].webhook = type(value) == "table" and value or nil
-    results[i].err = err
-  end
   return results
 end
 
@@ -141,8 +148,9 @@ function M.sync(client, spec, opts)
   local stored, err = client:webhooks()
   if not stored then return nil, err end
   local plan = M.plan(list, stored, opts.prune)
+  if opts.on_plan then opts.on_plan(plan) end
   if opts.dry_run then return plan, {} end
-  return plan, M.apply(client, plan)
+  return plan, M.apply(client, plan, opts.progress)
 end
 
 return M

@@ -27,6 +27,26 @@ local function describe_change(step)
   return table.concat(parts, "; ")
 end
 
+local function print_plan(plan)
+  local unchanged = 0
+  for _, step in ipairs(plan) do
+    if step.action == "unchanged" then
+      unchanged = unchanged + 1
+    else
+      print(("%s %-7s %s%s"):format(SYMBOL[step.action], step.action, step.name,
+        step.action == "update" and "  (" .. describe_change(step) .. ")" or ""))
+    end
+  end
+  print(("= %d unchanged"):format(unchanged))
+end
+
+-- One line rewritten in place: [done/total] action name.
+local function show_progress(done, total, r)
+  io.stdout:write(("\r\27[K[%d/%d] %s %s"):format(done, total, r.action, r.name))
+  if done == total then io.stdout:write("\r\27[K") end
+  io.stdout:flush()
+end
+
 return {
   summary = "make the webhooks in Animo match FILE",
   usage = "animo sync FILE [--dry-run] [--prune] [--json]",
@@ -42,29 +62,30 @@ return {
     local spec, load_err = load_spec(args[1])
     if not spec then return cli.fail(cli.usage_error(("cannot load %s: %s"):format(args[1], load_err))) end
     local client = cli.client(opts)
-    local plan, results = animo.sync(client, spec, { prune = opts.prune, dry_run = opts["dry-run"] })
+    local sync_opts = { prune = opts.prune, dry_run = opts["dry-run"] }
+    if not opts.json then
+      sync_opts.on_plan = print_plan
+      -- Progress only for a person watching: stdout a terminal.
+      if os.execute("test -t 1") then sync_opts.progress = show_progress end
+    end
+    local plan, results = animo.sync(client, spec, sync_opts)
     if not plan then
       local err = results
-      if err.kind == "validation" then
-        local lines = {}
-        for _, msgs in pairs(err.fields) do
-          for _, m in ipairs(msgs) do lines[#lines + 1] = ("%s: %s"):format(args[1], m) end
-        end
-        table.sort(lines)
-        io.stderr:write(table.concat(lines, "\n"), "\n")
-        return 2
+      if err.kind ~= "validation" then return cli.fail(err) end
+      local lines = {}
+      for _, msgs in pairs(err.fields) do
+        for _, m in ipairs(msgs) do lines[#lines + 1] = ("%s: %s"):format(args[1], m) end
       end
-      return cli.fail(err)
+      table.sort(lines)
+      io.stderr:write(table.concat(lines, "\n"), "\n")
+      return 2
     end
 
-    local failed = 0
-    for _, r in ipairs(results) do
-      if not r.ok then failed = failed + 1 end
-    end
     if opts.json then
       local out_plan, out_results = {}, {}
       for i, step in ipairs(plan) do
-        out_plan[i] = { action = step.action, name = step.name, changes = step.changes and next(step.changes) and step.changes or nil }
+        out_plan[i] = { action = step.action, name = step.name,
+                        changes = step.changes and next(step.changes) and step.changes or nil }
       end
       for i, r in ipairs(results) do
         out_results[i] = { action = r.action, name = r.name, ok = r.ok,
@@ -72,29 +93,19 @@ return {
       end
       cli.print_json{ plan = cli.array(out_plan), results = cli.array(out_results),
                       dry_run = opts["dry-run"] or false }
+    elseif opts["dry-run"] then
+      print("dry run: nothing applied")
     else
-      local unchanged = 0
-      for _, step in ipairs(plan) do
-        if step.action == "unchanged" then
-          unchanged = unchanged + 1
-        else
-          print(("%s %-7s %s%s"):format(SYMBOL[step.action], step.action, step.name,
-            step.action == "update" and "  (" .. describe_change(step) .. ")" or ""))
-        end
-      end
-      print(("= %d unchanged"):format(unchanged))
-      if opts["dry-run"] then
-        print("dry run: nothing applied")
-      else
-        for _, r in ipairs(results) do
-          if r.ok then
-            print(("ok     %s %s"):format(r.action, r.name))
-          end
-        end
+      for _, r in ipairs(results) do
+        if r.ok then print(("ok     %s %s"):format(r.action, r.name)) end
       end
     end
+    local failed = 0
     for _, r in ipairs(results) do
-      if not r.ok then io.stderr:write(("failed %s %s: %s\n"):format(r.action, r.name, tostring(r.err))) end
+      if not r.ok then
+        failed = failed + 1
+        io.stderr:write(("failed %s %s: %s\n"):format(r.action, r.name, tostring(r.err)))
+      end
     end
     return failed > 0 and 1 or 0
   end,
