@@ -4,7 +4,7 @@
 set -eu
 packages="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev
 lua-cjson lua-cjson-dev lua-busted python3 openssl ca-certificates strace util-linux
-valgrind clang libclang-rt-14-dev clang-format cppcheck lua-check luarocks bsdutils"
+valgrind clang libclang-rt-14-dev clang-format cppcheck lua-check luarocks bsdutils lua-ldoc"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

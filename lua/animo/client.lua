@@ -2,6 +2,7 @@
 -- webhooks over one kept-alive HTTPS connection.
 -- Every operation returns its result or nil, err (an animo.error); only
 -- programmer misuse (wrong argument types, unknown options) raises.
+-- @module animo.client
 local core = require "animo.core"
 local cjson = require("cjson").new()
 local check = require "animo.check"
@@ -94,6 +95,9 @@ function M.new(opts)
   return self
 end
 
+--- A client, made by `animo.client{…}`; its methods are the operations.
+-- @type Client
+
 function Client:__tostring()
   return ("animo.client (%s, company %s)"):format(self.base_url, self.company or "unset")
 end
@@ -107,6 +111,7 @@ local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
 
 --- Checks the settings an operation needs (the company unless
 -- `no_company`); returns nil or a usage error.
+-- @local
 function Client:settings_error(no_company)
   if not self.base_url:find("^https://[^/?#%s]+") or self.base_url:find("[%c%s]") then
     return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
@@ -143,6 +148,7 @@ local function transfer_error(self, kind, message, ctx)
 end
 
 --- The part after base_url of a webhooks route ("attach", …).
+-- @local
 function Client:route(route)
   return "/" .. escape(self.company or "") .. "/webhooks/" .. route
 end
@@ -150,6 +156,7 @@ end
 --- Sends `payload` (nil: no body) as JSON to base_url .. `tail`, retrying
 -- per animo.retry within the deadline. Returns the 2xx response, or nil,
 -- err, sent (whether the last try may have reached the server).
+-- @local
 function Client:send(method, tail, payload, idempotent, secrets)
   local ctx = { method = method, path = self.base_path .. tail, secrets = secrets }
   local req = {
@@ -219,6 +226,7 @@ local function protocol_error(message, ctx_method, ctx_path)
 end
 
 --- Path of a route, for errors raised before any request.
+-- @local
 function Client:route_path(route)
   return self.base_path .. self:route(route)
 end
@@ -286,6 +294,7 @@ end
 
 --- Finds the stored record whose id or name is `key`; nil, problems when
 -- there is none (or the name is ambiguous, or only an intent exists).
+-- @local
 function Client:stored(key)
   local doc, err = self.store:load()
   if not doc then return nil, err end
@@ -310,6 +319,7 @@ end
 --- Resolves the first argument of update/detach to { id, token, record }:
 -- a record with id and token, else the store by id or name. Returns nil,
 -- problems (or nil, nil, err for a store failure) when it cannot.
+-- @local
 function Client:resolve(target)
   if type(target) == "table" then
     if str(target.id) and str(target.token) then
@@ -332,6 +342,7 @@ end
 --- Runs fn(account) under the store lock for this client's base_url and
 -- company; does nothing without a store. Returns fn's value or nil, err;
 -- `failure`, when given, says what the failure means for the caller.
+-- @local
 function Client:edit_account(fn, failure)
   if not self.store then
     if self.store_problem then return nil, self.store_problem end
@@ -348,6 +359,7 @@ end
 
 --- Common part of update and detach: checks, then sends. Returns the 2xx
 -- response and the resolved target, or nil, err.
+-- @local
 function Client:change(method, route, target, changes)
   local err = self:settings_error()
   if err then return nil, err end
@@ -464,6 +476,7 @@ function Client:login(token)
 end
 
 --- GET base_url .. tail -> the decoded JSON document | nil, err.
+-- @local
 function Client:get(tail)
   local err = self:settings_error(true)
   if err then return nil, err end

@@ -2,6 +2,7 @@
 -- An error is a plain table (kind, status, message, fields, retry_after,
 -- retryable, method, path) sharing one metatable whose __tostring gives one
 -- line: "animo: KIND: MESSAGE (METHOD PATH)".
+-- @module animo.error
 local M = {}
 
 local Error = { __name = "animo.error" }

@@ -7,6 +7,7 @@
 --
 -- See API.md for the contract. This module is the public API; animo.core
 -- (C) and the other animo.* modules are internal.
+-- @module animo
 local core = require "animo.core"
 local check = require "animo.check"
 local client = require "animo.client"

@@ -13,6 +13,7 @@
 --
 -- core.store (C) makes every change atomic, durable and serialised between
 -- processes; this module decides paths and the document's shape.
+-- @module animo.store
 local core = require "animo.core"
 local cjson = require("cjson").new()
 local errors = require "animo.error"

@@ -12,6 +12,7 @@
 -- is called before anything is applied, opts.progress(done, total, result)
 -- as each change ends. Returns plan,
 -- results; or nil, err (validation: every problem of the spec at once).
+-- @module animo.sync
 local check = require "animo.check"
 local errors = require "animo.error"
 local task = require "animo.task"

@@ -7,6 +7,7 @@
 -- the client's own handle. Only poll() and run() resume tasks.
 --
 -- Engine state lives in this module, so each Lua state has its own.
+-- @module animo.task
 local core = require "animo.core"
 local errors = require "animo.error"
 

@@ -1,6 +1,7 @@
 --- animo.webhook — webhook records as the user sees them: plain tables
 -- { id, name, url, events, created_at, token } whose printed form never
 -- shows the token.
+-- @module animo.webhook
 local M = {}
 
 local Webhook = { __name = "animo.webhook" }
