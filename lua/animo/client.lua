@@ -37,6 +37,7 @@ Client.__index = Client
 
 -- The access token is kept out of the client table, so no dump of it shows.
 local access_token = setmetatable({}, { __mode = "k" })
+local scopes_cache = setmetatable({}, { __mode = "k" })
 
 local function escape(s)
   return (s:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
@@ -147,6 +148,17 @@ local function transfer_error(self, kind, message, ctx)
   return errors.new(kind, message, t)
 end
 
+--- The scopes of the access token (see check.token_scopes), decoded once.
+-- @local
+function Client:scopes()
+  local token, cached = access_token[self], scopes_cache[self]
+  if not cached or cached.token ~= token then
+    cached = { token = token, set = check.token_scopes(token) }
+    scopes_cache[self] = cached  -- beside access_token: a dump of the client shows neither
+  end
+  return cached.set
+end
+
 --- The part after base_url of a webhooks route ("attach", …).
 -- @local
 function Client:route(route)
@@ -247,7 +259,7 @@ function Client:attach(spec)
   if err then return nil, err end
   local path = self:route_path("attach")
   local problems = check.webhook(spec)
-                   or check.scopes(check.token_scopes(access_token[self]), spec.events)
+                   or check.scopes(self:scopes(), spec.events)
   if problems then return nil, errors.validation(problems, { method = "POST", path = path }) end
 
   local events = {}
@@ -367,7 +379,7 @@ function Client:change(method, route, target, changes)
   local found, problems, store_err = self:resolve(target)
   if store_err then return nil, store_err end
   problems = problems or (changes and check.changes(changes))
-             or check.scopes(check.token_scopes(access_token[self]), changes and changes.events)
+             or check.scopes(self:scopes(), changes and changes.events)
   if problems then return nil, errors.validation(problems, where) end
   if not check.token(found.token) then
     return nil, errors.validation({ { "token", "the webhook token contains characters not allowed" } }, where)
