@@ -28,13 +28,7 @@ local function client(extra)
   return animo.client(emu:options(o))
 end
 
-local function tries(route)
-  local n = 0
-  for _, r in ipairs(emu:log()) do
-    if r.route == route then n = n + 1 end
-  end
-  return n
-end
+local function tries(route) return emu:requests(route) end
 
 -- What the store says of webhook `name`: "attached", "outcome unknown" or nil.
 local function stored_status(name)

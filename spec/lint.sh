@@ -15,7 +15,7 @@ check() {  # check NAME COMMAND…
     echo "not ok $n - $name"
   fi
 }
-c_files=$(ls core/*.c core/*.h spec/c/*.c spec/fuzz/*.c)
+c_files=$(ls core/*.c core/*.h spec/c/*.c spec/fuzz/*.c spec/fuzz/*.h)
 check "luacheck lua scripts spec" luacheck --no-color -q lua scripts spec
 # shellcheck disable=SC2086
 check "cppcheck core spec/c spec/fuzz" cppcheck --enable=warning,style,performance,portability \

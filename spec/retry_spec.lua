@@ -16,13 +16,7 @@ local function client(extra)
   return animo.client(emu:options(extra))
 end
 
-local function requests(route)
-  local n = 0
-  for _, r in ipairs(emu:log()) do
-    if r.route == route then n = n + 1 end
-  end
-  return n
-end
+local function requests(route) return emu:requests(route) end
 
 local JSON = { ["Content-Type"] = "application/json" }
 

@@ -7,11 +7,9 @@
  */
 #include "../../core/http.c" /* the header callback is static */
 
-#include <lauxlib.h>
-#include <lualib.h>
 #include <stdint.h>
 
-#include "animo.h"
+#include "fuzz_lua.h"
 
 static lua_State *L;
 
@@ -36,14 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
-  L = luaL_newstate();
-  luaL_openlibs(L);
-  animo_openlibs(L);
-  if (luaL_dostring(L, CHECK) != LUA_OK) {
-    fprintf(stderr, "%s\n", lua_tostring(L, -1));
-    abort();
-  }
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.check");
+  L = fuzz_lua_state(CHECK);
   return 0;
 }
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "animo.h"
+#include "fuzz_lua.h"
 
 static lua_State *L;
 static char path[64];
@@ -57,14 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   char dir[] = "/tmp/animo-fuzz-XXXXXX";
   if (mkdtemp(dir) == NULL) abort();
   snprintf(path, sizeof path, "%s/store.json", dir);
-  L = luaL_newstate();
-  luaL_openlibs(L);
-  animo_openlibs(L);
-  if (luaL_dostring(L, CHECK) != LUA_OK) {
-    fprintf(stderr, "%s\n", lua_tostring(L, -1));
-    abort();
-  }
-  lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.check");
+  L = fuzz_lua_state(CHECK);
   return 0;
 }
 

@@ -124,6 +124,15 @@ function Emulator:settings(s) return self:call("POST", "/settings", s) end
 function Emulator:log() return self:call("GET", "/log") end
 function Emulator:state() return self:call("GET", "/state") end
 
+--- How many API requests for `route` ("attach", …) the emulator received.
+function Emulator:requests(route)
+  local n = 0
+  for _, r in ipairs(self:log()) do
+    if r.route == route then n = n + 1 end
+  end
+  return n
+end
+
 --- The webhooks the emulator holds, by name.
 function Emulator:webhooks()
   local by_name = {}
