@@ -3,7 +3,7 @@
 # CA made now), runs scripts/demo.lua against it, and stops the emulator.
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/deps.sh
+sh scripts/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 >/dev/null
 dir=$(mktemp -d)

@@ -1,10 +1,14 @@
 #!/bin/sh
-# deps.sh — installs the Debian 12 packages animo needs to build and test,
-# when some are missing (as root, or through sudo). Safe to run repeatedly.
+# deps.sh [build] — installs the Debian 12 packages animo needs, when some
+# are missing (as root, or through sudo). Safe to run repeatedly. `build`:
+# only what building and the demo need; otherwise also the test suite's tools.
 set -eu
 packages="cmake make gcc pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev
-lua-cjson lua-cjson-dev lua-busted python3 openssl ca-certificates strace util-linux
-valgrind clang libclang-rt-14-dev clang-format cppcheck lua-check luarocks bsdutils lua-ldoc"
+lua-cjson lua-cjson-dev python3 openssl ca-certificates"
+if [ "${1:-}" != build ]; then
+  packages="$packages lua-busted strace util-linux valgrind clang libclang-rt-14-dev clang-format
+cppcheck lua-check luarocks bsdutils lua-ldoc"
+fi
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
