@@ -20,8 +20,10 @@
 
 struct ah_http {
   CURL *curl;
-  struct curl_slist *headers; /* of the last request */
-  char *body;                 /* response body: growable, reused */
+  struct curl_slist *headers; /* of the last request, reused while unchanged */
+  char *ca_file;              /* CAINFO as last set; meaningful once ca_set */
+  int ca_set;
+  char *body; /* response body: growable, reused */
   size_t body_len, body_cap;
   char *upload; /* request body: a copy, for the transfer */
   size_t upload_cap;
@@ -46,12 +48,36 @@ int ah_http_global_init(void) {
   return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+static size_t on_body(char *data, size_t size, size_t n, void *ud);
+static size_t on_header(char *line, size_t size, size_t n, void *ud);
+static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port);
+
+/* The options every request shares, set once: the handle is never reset. */
+static int set_fixed_options(ah_http *h) {
+  CURL *c = h->curl;
+  return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") ||
+         curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") ||
+         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
+         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) ||
+         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) ||
+         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
+         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) ||
+         curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)AH_MAX_BODY) ||
+         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error) ||
+         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) ||
+         curl_easy_setopt(c, CURLOPT_WRITEDATA, h) ||
+         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) ||
+         curl_easy_setopt(c, CURLOPT_HEADERDATA, h) ||
+         curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq) ||
+         curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+}
+
 ah_http *ah_http_new(void) {
   ah_http *h = calloc(1, sizeof *h);
   if (h == NULL) return NULL;
   h->curl = curl_easy_init();
-  if (h->curl == NULL) {
-    free(h);
+  if (h->curl == NULL || set_fixed_options(h) != 0) {
+    ah_http_free(h);
     return NULL;
   }
   return h;
@@ -62,6 +88,7 @@ void ah_http_free(ah_http *h) {
   if (h->multi != NULL) ah_multi_remove(h->multi, h);
   curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->headers);
+  free(h->ca_file);
   free(h->body);
   free(h->upload);
   free(h);
@@ -149,51 +176,77 @@ static int has_crlf(const char *s) {
   return strpbrk(s, "\r\n") != NULL;
 }
 
-/* Builds the header list and sets every per-request option. */
-static ah_status prepare(ah_http *h, const ah_request *req) {
-  CURL *c = h->curl;
-  curl_slist_free_all(h->headers);
-  h->headers = NULL;
-  if (has_crlf(req->url) || has_crlf(req->method)) return AH_BAD_REQUEST;
+/* True when the list `l` holds exactly `headers` followed by "Expect:". */
+static int same_headers(const struct curl_slist *l, const ah_request *req) {
+  for (size_t i = 0; i < req->nheaders; i++, l = l->next) {
+    if (l == NULL || strcmp(l->data, req->headers[i]) != 0) return 0;
+  }
+  return l != NULL && l->next == NULL;
+}
+
+/* Makes h->headers the request's header list, rebuilding it only when the
+ * lines changed (a client sends the same few lines every time). */
+static ah_status set_headers(ah_http *h, const ah_request *req) {
   for (size_t i = 0; i < req->nheaders; i++) {
     if (has_crlf(req->headers[i])) return AH_BAD_REQUEST;
-    struct curl_slist *l = curl_slist_append(h->headers, req->headers[i]);
-    if (l == NULL) return AH_NOMEM;
-    h->headers = l;
   }
-  /* No "Expect: 100-continue" round trip for bodies. */
-  struct curl_slist *l = curl_slist_append(h->headers, "Expect:");
-  if (l == NULL) return AH_NOMEM;
+  if (h->headers != NULL && same_headers(h->headers, req)) return AH_OK;
+  curl_slist_free_all(h->headers);
+  h->headers = NULL;
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+  struct curl_slist *l = NULL;
+  for (size_t i = 0; i <= req->nheaders; i++) {
+    /* No "Expect: 100-continue" round trip for bodies. */
+    struct curl_slist *next = curl_slist_append(l, i < req->nheaders ? req->headers[i] : "Expect:");
+    if (next == NULL) {
+      curl_slist_free_all(l);
+      return AH_NOMEM;
+    }
+    l = next;
+  }
   h->headers = l;
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, l);
+  return AH_OK;
+}
+
+/* Sets CAINFO when it differs from what the handle has (libcurl copies the
+ * string on every set). NULL means the system store. */
+static ah_status set_ca_file(ah_http *h, const char *ca_file) {
+  if (h->ca_set && (ca_file == NULL ? h->ca_file == NULL
+                                    : h->ca_file != NULL && strcmp(ca_file, h->ca_file) == 0)) {
+    return AH_OK;
+  }
+  char *copy = NULL;
+  if (ca_file != NULL && (copy = strdup(ca_file)) == NULL) return AH_NOMEM;
+  if (curl_easy_setopt(h->curl, CURLOPT_CAINFO, ca_file) != CURLE_OK) {
+    free(copy);
+    h->ca_set = 0;
+    return AH_NOMEM;
+  }
+  free(h->ca_file);
+  h->ca_file = copy;
+  h->ca_set = 1;
+  return AH_OK;
+}
+
+/* Sets every per-request option; the fixed ones are set once, in new. */
+static ah_status prepare(ah_http *h, const ah_request *req) {
+  CURL *c = h->curl;
+  if (has_crlf(req->url) || has_crlf(req->method)) return AH_BAD_REQUEST;
+  ah_status st = set_headers(h, req);
+  if (st == AH_OK) st = set_ca_file(h, req->ca_file);
+  if (st != AH_OK) return st;
 
   h->body_len = 0;
   h->too_large = h->nomem = 0;
   h->retry_after[0] = h->content_type[0] = h->error[0] = '\0';
-
-  curl_easy_setopt(c, CURLOPT_URL, req->url);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_ms > 1000 ? req->stall_ms / 1000 : 1L);
-  curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)AH_MAX_BODY);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->error);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-
   h->sends = 0;
   h->resend_ok = req->resend_ok;
-  curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
-  curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+
+  curl_easy_setopt(c, CURLOPT_URL, req->url);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_ms > 1000 ? req->stall_ms / 1000 : 1L);
   if (req->body != NULL) {
     /* In memory, so headers and body leave in one write. */
     if (set_upload(h, req->body, req->body_len) != 0) return AH_NOMEM;

@@ -74,6 +74,18 @@ describe("animo.http requests", function()
     assert.is_true(res.reused)
   end)
 
+  it("sends each request's own headers and CA on a reused handle", function()
+    local h = core.http()
+    local bad = { "Authorization: Bearer not-a-known-token", "Accept: application/json" }
+    assert.equal(200, assert(h:request(user_request())).status)
+    assert.equal(401, assert(h:request(user_request{ headers = bad })).status)
+    assert.equal(200, assert(h:request(user_request())).status)
+    local res, kind = h:request(user_request{ ca_file = emu.dir .. "/missing.pem" })
+    assert.is_nil(res)
+    assert.equal("tls", kind)
+    assert.equal(200, assert(h:request(user_request())).status)
+  end)
+
   it("returns Retry-After", function()
     emu:fault{ route = "user", status = 429, headers = { ["Retry-After"] = "12" }, body = "{}" }
     local res = assert(core.http():request(user_request()))

@@ -35,9 +35,14 @@ local OPTIONS = {
 local Client = { __name = "animo.client" }
 Client.__index = Client
 
--- The access token is kept out of the client table, so no dump of it shows.
+-- The access token is kept out of the client table, so no dump of it shows;
+-- so is what is derived from it (see token_info).
 local access_token = setmetatable({}, { __mode = "k" })
-local scopes_cache = setmetatable({}, { __mode = "k" })
+local derived = setmetatable({}, { __mode = "k" })
+
+local ACCEPT = "Accept: application/json"
+local USER_AGENT = "User-Agent: animo/" .. core.VERSION
+local CONTENT_TYPE = "Content-Type: application/json"
 
 local function escape(s)
   return (s:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
@@ -74,10 +79,13 @@ function M.new(opts)
     end
   end
   local base_url = read_option(opts, "base_url"):gsub("/+$", "")
+  local company = read_option(opts, "company")
   local self = setmetatable({
     base_url = base_url,
+    base_url_ok = base_url:find("^https://[^/?#%s]+") and not base_url:find("[%c%s]"),
     base_path = base_url:match("^https://[^/]+(/.*)$") or "",
-    company = read_option(opts, "company"),
+    company = company,
+    webhooks_tail = "/" .. escape(company or "") .. "/webhooks/",  -- after base_url
     ca_file = read_option(opts, "ca_file"),
     timeout = read_option(opts, "timeout"),
     deadline = read_option(opts, "deadline"),
@@ -114,7 +122,7 @@ local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
 -- `no_company`); returns nil or a usage error.
 -- @local
 function Client:settings_error(no_company)
-  if not self.base_url:find("^https://[^/?#%s]+") or self.base_url:find("[%c%s]") then
+  if not self.base_url_ok then
     return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
   end
   if not self.company and not no_company then return errors.new("usage", NO_COMPANY) end
@@ -129,7 +137,7 @@ function Client:settings_error(no_company)
   if not token then
     return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
   end
-  if not check.token(token) then
+  if not self:token_info().valid then
     return errors.new("usage", "the access token is too long or contains characters not allowed in an HTTP header")
   end
   return nil
@@ -148,38 +156,42 @@ local function transfer_error(self, kind, message, ctx)
   return errors.new(kind, message, t)
 end
 
---- The scopes of the access token (see check.token_scopes), decoded once.
+--- What the client derives from its access token (a string), worked out
+-- once per token rather than per request: whether it is valid, its scopes
+-- (see check.token_scopes) and the header lines of every request.
 -- @local
-function Client:scopes()
-  local token, cached = access_token[self], scopes_cache[self]
-  if not cached or cached.token ~= token then
-    cached = { token = token, set = check.token_scopes(token) }
-    scopes_cache[self] = cached  -- beside access_token: a dump of the client shows neither
+function Client:token_info()
+  local token, info = access_token[self], derived[self]
+  if not info or info.token ~= token then
+    local auth = "Authorization: Bearer " .. token
+    info = {
+      token = token,
+      valid = check.token(token),
+      scopes = check.token_scopes(token),
+      headers = { auth, ACCEPT, USER_AGENT },
+      body_headers = { auth, ACCEPT, USER_AGENT, CONTENT_TYPE },
+    }
+    derived[self] = info
   end
-  return cached.set
+  return info
 end
 
---- The part after base_url of a webhooks route ("attach", …).
--- @local
-function Client:route(route)
-  return "/" .. escape(self.company or "") .. "/webhooks/" .. route
+--- The where of an error about a webhooks route ("attach", …).
+local function route_context(self, method, route)
+  return { method = method, path = self.base_path .. self.webhooks_tail .. route }
 end
 
 --- Sends `payload` (nil: no body) as JSON to base_url .. `tail`, retrying
 -- per animo.retry within the deadline. Returns the 2xx response, or nil,
--- err, sent (whether the last try may have reached the server).
+-- err, sent (whether the last try may have reached the server). Errors
+-- never show the access token or `webhook_token`.
 -- @local
-function Client:send(method, tail, payload, idempotent, secrets)
-  local ctx = { method = method, path = self.base_path .. tail, secrets = secrets }
+function Client:send(method, tail, payload, idempotent, webhook_token)
+  local info = self:token_info()
   local req = {
     method = method,
     url = self.base_url .. tail,
-    headers = {
-      "Authorization: Bearer " .. access_token[self],
-      "Accept: application/json",
-      "User-Agent: animo/" .. core.VERSION,
-      payload and "Content-Type: application/json" or nil,
-    },
+    headers = payload and info.body_headers or info.headers,
     body = payload and cjson.encode(payload),
     ca_file = self.ca_file,
     connect_timeout = math.max(self.connect_timeout, 0.001),
@@ -198,9 +210,10 @@ function Client:send(method, tail, payload, idempotent, secrets)
     else
       res, kind, message, sent = self.http:request(req)
     end
+    if res and res.status >= 200 and res.status <= 299 then return res end
+    local ctx = { method = method, path = self.base_path .. tail, secrets = { info.token, webhook_token } }
     local err
     if res then
-      if res.status >= 200 and res.status <= 299 then return res end
       err, sent = response.error(res, ctx), true
     else
       err = transfer_error(self, kind, message, ctx)
@@ -233,16 +246,6 @@ local function store_record(wh)
            created_at = wh.created_at, token = wh.token }
 end
 
-local function protocol_error(message, ctx_method, ctx_path)
-  return errors.new("protocol", message, { method = ctx_method, path = ctx_path })
-end
-
---- Path of a route, for errors raised before any request.
--- @local
-function Client:route_path(route)
-  return self.base_path .. self:route(route)
-end
-
 --- Whether a failed attach may still have created its webhook: the request
 -- went out and the answer does not prove it was refused.
 local function may_have_created(err, sent)
@@ -257,10 +260,9 @@ function Client:attach(spec)
   if type(spec) ~= "table" then error("attach: expected a table { name=, url=, events= }", 2) end
   local err = self:settings_error()
   if err then return nil, err end
-  local path = self:route_path("attach")
   local problems = check.webhook(spec)
-                   or check.scopes(self:scopes(), spec.events)
-  if problems then return nil, errors.validation(problems, { method = "POST", path = path }) end
+                   or check.scopes(self:token_info().scopes, spec.events)
+  if problems then return nil, errors.validation(problems, route_context(self, "POST", "attach")) end
 
   local events = {}
   for i, e in ipairs(spec.events) do events[i] = e end
@@ -274,12 +276,12 @@ function Client:attach(spec)
   if err then return nil, err end
 
   local res, sent
-  res, err, sent = self:send("POST", self:route("attach"),
-                             { name = spec.name, url = spec.url, events = events },
-                             false, { access_token[self] })
+  res, err, sent = self:send("POST", self.webhooks_tail .. "attach",
+                             { name = spec.name, url = spec.url, events = events }, false)
   local obj = res and response.object(res.body)
   if res and not (obj and str(obj.id) and str(obj.token)) then
-    err, sent = protocol_error("the attach response holds no webhook id and token", "POST", path), true
+    err, sent = errors.new("protocol", "the attach response holds no webhook id and token",
+                           route_context(self, "POST", "attach")), true
   end
   if err then
     if may_have_created(err, sent) then
@@ -300,7 +302,7 @@ function Client:attach(spec)
   local _, store_err = self:edit_account(function(acct)
     acct.pending[spec.name] = nil
     acct.webhooks[wh.id] = store_record(wh)
-  end, ("webhook %q was created but its token could not be saved: keep it from the returned record"):format(wh.name))
+  end, "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
   return wh, store_err
 end
 
@@ -353,9 +355,10 @@ end
 
 --- Runs fn(account) under the store lock for this client's base_url and
 -- company; does nothing without a store. Returns fn's value or nil, err;
--- `failure`, when given, says what the failure means for the caller.
+-- `failure`, when given, is a format of `...` that says what the failure
+-- means for the caller (formatted only when there is one).
 -- @local
-function Client:edit_account(fn, failure)
+function Client:edit_account(fn, failure, ...)
   if not self.store then
     if self.store_problem then return nil, self.store_problem end
     return nil
@@ -364,7 +367,7 @@ function Client:edit_account(fn, failure)
     return fn(store.account(doc, self.base_url, self.company, true))
   end)
   if err and failure then
-    err.message = ("%s (%s)"):format(failure, err.message)
+    err.message = ("%s (%s)"):format(failure:format(...), err.message)
   end
   return result, err
 end
@@ -375,19 +378,17 @@ end
 function Client:change(method, route, target, changes)
   local err = self:settings_error()
   if err then return nil, err end
-  local where = { method = method, path = self:route_path(route) }
   local found, problems, store_err = self:resolve(target)
   if store_err then return nil, store_err end
   problems = problems or (changes and check.changes(changes))
-             or check.scopes(self:scopes(), changes and changes.events)
-  if problems then return nil, errors.validation(problems, where) end
-  if not check.token(found.token) then
-    return nil, errors.validation({ { "token", "the webhook token contains characters not allowed" } }, where)
-  end
+             or check.scopes(self:token_info().scopes, changes and changes.events)
+             or not check.token(found.token)
+                and { { "token", "the webhook token contains characters not allowed" } }
+  if problems then return nil, errors.validation(problems, route_context(self, method, route)) end
   local payload = { id = found.id, token = found.token }
   for k, v in pairs(changes or {}) do payload[k] = v end
   local res
-  res, err = self:send(method, self:route(route), payload, true, { access_token[self], found.token })
+  res, err = self:send(method, self.webhooks_tail .. route, payload, true, found.token)
   if not res then return nil, err end
   return res, found
 end
@@ -403,7 +404,8 @@ function Client:update(target, changes)
   local obj = response.object(res.body)
   if not obj then
     if res.body:find("%S") then
-      return nil, protocol_error("the update response is not a JSON object", "PATCH", self:route_path("update"))
+      return nil, errors.new("protocol", "the update response is not a JSON object",
+                             route_context(self, "PATCH", "update"))
     end
     obj = {}
   end
@@ -420,7 +422,7 @@ function Client:update(target, changes)
     if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
       acct.webhooks[wh.id] = store_record(wh)
     end
-  end, ("webhook %q was updated but the store could not be: keep its token from the returned record"):format(tostring(wh.name)))
+  end, "webhook %q was updated but the store could not be: keep its token from the returned record", tostring(wh.name))
   return wh, store_err
 end
 
@@ -432,7 +434,7 @@ function Client:detach(target)
   local res, found = self:change("DELETE", "detach", target, nil)
   if not res then return nil, found end
   local _, store_err = self:edit_account(function(acct) acct.webhooks[found.id] = nil end,
-    ("webhook %s was detached but its record could not be removed from the store"):format(found.id))
+    "webhook %s was detached but its record could not be removed from the store", found.id)
   if store_err then return nil, store_err end
   return true
 end
@@ -493,7 +495,7 @@ function Client:get(tail)
   local err = self:settings_error(true)
   if err then return nil, err end
   local res
-  res, err = self:send("GET", tail, nil, true, { access_token[self] })
+  res, err = self:send("GET", tail, nil, true)
   if not res then return nil, err end
   local doc = response.object(res.body)
   if not doc then
