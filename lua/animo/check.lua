@@ -24,35 +24,34 @@ M.SCOPE = SCOPE
 
 local MAX_LEN = 255
 
---- Number of characters in a string that is valid UTF-8, else nil.
-local function chars(s)
-  return utf8.len(s)
+--- Adds the problem { field, message } to `problems` (made when nil) and
+-- returns it: checks make no table when all is well.
+local function add(problems, field, message)
+  problems = problems or {}
+  problems[#problems + 1] = { field, message }
+  return problems
 end
 
 local function check_name(name, problems)
-  if name == nil then
-    problems[#problems + 1] = { "name", "name is required" }
-  elseif type(name) ~= "string" then
-    problems[#problems + 1] = { "name", "name must be a string" }
-  elseif not chars(name) or name:find("%z") then
-    problems[#problems + 1] = { "name", "name must be valid UTF-8 text" }
-  elseif name:find("^%s*$") then
-    problems[#problems + 1] = { "name", "name must not be empty" }
-  elseif chars(name) > MAX_LEN then
-    problems[#problems + 1] = { "name", "name must be at most 255 characters" }
-  end
+  if name == nil then return add(problems, "name", "name is required") end
+  if type(name) ~= "string" then return add(problems, "name", "name must be a string") end
+  local n = utf8.len(name)
+  if not n or name:find("\0", 1, true) then return add(problems, "name", "name must be valid UTF-8 text") end
+  if not name:find("%S") then return add(problems, "name", "name must not be empty") end
+  if n > MAX_LEN then return add(problems, "name", "name must be at most 255 characters") end
+  return problems
 end
 
+-- https://, a host, and no space or control character anywhere.
+local URL = "^https://[^/?#\0-\32\127][^\0-\32\127]*$"
+
 local function check_url(url, problems)
-  if url == nil then
-    problems[#problems + 1] = { "url", "url is required" }
-  elseif type(url) ~= "string" then
-    problems[#problems + 1] = { "url", "url must be a string" }
-  elseif not url:find("^https://[^/?#%s]+") or url:find("[%s%c]") or not chars(url) then
-    problems[#problems + 1] = { "url", "url must be an https URL" }
-  elseif chars(url) > MAX_LEN then
-    problems[#problems + 1] = { "url", "url must be at most 255 characters" }
-  end
+  if url == nil then return add(problems, "url", "url is required") end
+  if type(url) ~= "string" then return add(problems, "url", "url must be a string") end
+  local n = utf8.len(url)
+  if not n or not url:find(URL) then return add(problems, "url", "url must be an https URL") end
+  if n > MAX_LEN then return add(problems, "url", "url must be at most 255 characters") end
+  return problems
 end
 
 --- True when t is a non-empty sequence 1..n with nothing else in it.
@@ -63,57 +62,49 @@ local function is_array(t)
 end
 
 local function check_events(events, problems)
-  if events == nil then
-    problems[#problems + 1] = { "events", "events is required" }
-    return
-  end
+  if events == nil then return add(problems, "events", "events is required") end
   if type(events) ~= "table" or not is_array(events) then
-    problems[#problems + 1] = { "events", "events must be a non-empty list of event names" }
-    return
+    return add(problems, "events", "events must be a non-empty list of event names")
   end
   local seen = {}
   for i, e in ipairs(events) do
     if type(e) ~= "string" or not SCOPE[e] then
-      problems[#problems + 1] = { "events",
-        ("events[%d] is not a known event (%s)"):format(i, type(e) == "string"
-          and ("%q"):format(e):sub(1, 60) or type(e)) }
+      problems = add(problems, "events", ("events[%d] is not a known event (%s)"):format(i,
+        type(e) == "string" and ("%q"):format(e):sub(1, 60) or type(e)))
     elseif seen[e] then
-      problems[#problems + 1] = { "events", ("events[%d] repeats %s"):format(i, e) }
+      problems = add(problems, "events", ("events[%d] repeats %s"):format(i, e))
     end
     seen[e] = true
   end
+  return problems
 end
 
 local FIELD_CHECKS = { name = check_name, url = check_url, events = check_events }
 
 --- Checks a whole webhook spec (attach): name, url and events.
 function M.webhook(spec)
-  local problems = {}
-  check_name(spec.name, problems)
-  check_url(spec.url, problems)
-  check_events(spec.events, problems)
-  return problems[1] and problems or nil
+  return check_events(spec.events, check_url(spec.url, check_name(spec.name)))
 end
 
 --- Checks the changes of an update: only name, url, events; at least one.
 function M.changes(changes)
-  local problems = {}
+  local problems
   for k in pairs(changes) do
     if not FIELD_CHECKS[k] then
-      problems[#problems + 1] = { tostring(k), ("unknown field %q (use name, url or events)"):format(tostring(k)) }
+      problems = add(problems, tostring(k), ("unknown field %q (use name, url or events)"):format(tostring(k)))
     end
   end
   local any = false
   for field, check in pairs(FIELD_CHECKS) do
     if changes[field] ~= nil then
       any = true
-      check(changes[field], problems)
+      problems = check(changes[field], problems)
     end
   end
-  if not any and not problems[1] then
-    problems[1] = { "changes", "update needs at least one of name, url or events" }
+  if not any and not problems then
+    problems = add(problems, "changes", "update needs at least one of name, url or events")
   end
-  return problems[1] and problems or nil
+  return problems
 end
 
 local function b64url_decode(s)

@@ -15,6 +15,8 @@ local webhook = require "animo.webhook"
 
 local M = {}
 
+local max, min = math.max, math.min
+
 local DEFAULT_BASE_URL = "https://app.animo.co/api/v1"
 local STALL = 10  -- seconds without a byte before a try is abandoned
 
@@ -119,28 +121,30 @@ Client.__close = Client.close
 local NO_COMPANY = "no company: set the company option or ANIMO_COMPANY"
 
 --- Checks the settings an operation needs (the company unless
--- `no_company`); returns nil or a usage error.
+-- `no_company`); returns the access token's info (see token_info) or nil,
+-- a usage error.
 -- @local
-function Client:settings_error(no_company)
+function Client:credentials(no_company)
   if not self.base_url_ok then
-    return errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
+    return nil, errors.new("usage", "base_url must be an https:// URL (option base_url or ANIMO_BASE_URL)")
   end
-  if not self.company and not no_company then return errors.new("usage", NO_COMPANY) end
+  if not self.company and not no_company then return nil, errors.new("usage", NO_COMPANY) end
   local token = access_token[self]
   if not token and self.store then
     local err
     token, err = self.store:access_token(self.base_url)
-    if err then return err end
+    if err then return nil, err end
     access_token[self] = token
     self.token_source = token and ("the store " .. self.store.path) or nil
   end
   if not token then
-    return errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
+    return nil, errors.new("usage", "no access token: set the token option or ANIMO_TOKEN, or run animo login")
   end
-  if not self:token_info().valid then
-    return errors.new("usage", "the access token is too long or contains characters not allowed in an HTTP header")
+  local info = self:token_info()
+  if not info.valid then
+    return nil, errors.new("usage", "the access token is too long or contains characters not allowed in an HTTP header")
   end
-  return nil
+  return info
 end
 
 --- The error for a failed transfer (no HTTP response).
@@ -186,24 +190,23 @@ end
 -- err, sent (whether the last try may have reached the server). Errors
 -- never show the access token or `webhook_token`.
 -- @local
-function Client:send(method, tail, payload, idempotent, webhook_token)
-  local info = self:token_info()
+function Client:send(info, method, tail, payload, idempotent, webhook_token)
   local req = {
     method = method,
     url = self.base_url .. tail,
     headers = payload and info.body_headers or info.headers,
     body = payload and cjson.encode(payload),
     ca_file = self.ca_file,
-    connect_timeout = math.max(self.connect_timeout, 0.001),
+    connect_timeout = max(self.connect_timeout, 0.001),
     stall = STALL,
     resend_ok = idempotent,
+    timeout = min(self.timeout, self.deadline),  -- then what the deadline leaves
   }
   local deadline = core.now() + self.deadline
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local left = deadline - core.now()
-    req.timeout = math.max(math.min(self.timeout, left), 0.001)
+    if attempt > 1 then req.timeout = max(min(self.timeout, deadline - core.now()), 0.001) end
     local res, kind, message, sent
     if task.current() then
       res, kind, message, sent = task.request(self.limiter, req)
@@ -226,23 +229,31 @@ function Client:send(method, tail, payload, idempotent, webhook_token)
   end
 end
 
-local function str(v)
-  return type(v) == "string" and v or nil
+--- `v` when it is a string, else `default`.
+local function str(v, default)
+  if type(v) == "string" then return v end
+  return default
 end
 
+--- `v` when it is a non-empty list of strings (a decoded answer's: ours to
+-- keep), else nil.
 local function strlist(v)
-  if type(v) ~= "table" then return nil end
-  for _, e in ipairs(v) do
-    if type(e) ~= "string" then return nil end
+  if type(v) ~= "table" or v[1] == nil then return nil end
+  for i = 1, #v do
+    if type(v[i]) ~= "string" then return nil end
   end
-  return #v > 0 and v or nil
+  return v
+end
+
+local function copy_list(t)
+  local c = {}
+  for i = 1, #t do c[i] = t[i] end
+  return c
 end
 
 --- The fields of a webhook the store keeps (a plain table for JSON).
 local function store_record(wh)
-  local events = {}
-  for i, e in ipairs(wh.events) do events[i] = e end
-  return { id = wh.id, name = wh.name, url = wh.url, events = events,
+  return { id = wh.id, name = wh.name, url = wh.url, events = copy_list(wh.events),
            created_at = wh.created_at, token = wh.token }
 end
 
@@ -258,26 +269,25 @@ end
 --- client:attach{ name=, url=, events={…} } -> webhook | nil, err
 function Client:attach(spec)
   if type(spec) ~= "table" then error("attach: expected a table { name=, url=, events= }", 2) end
-  local err = self:settings_error()
-  if err then return nil, err end
-  local problems = check.webhook(spec)
-                   or check.scopes(self:token_info().scopes, spec.events)
+  local info, err = self:credentials()
+  if not info then return nil, err end
+  local problems = check.webhook(spec) or info.scopes and check.scopes(info.scopes, spec.events)
   if problems then return nil, errors.validation(problems, route_context(self, "POST", "attach")) end
 
-  local events = {}
-  for i, e in ipairs(spec.events) do events[i] = e end
-  local intent = { name = spec.name, url = spec.url, events = events, started_at = os.date("!%Y-%m-%dT%H:%M:%S+00:00") }
+  local name, url = spec.name, spec.url
+  local events = { table.unpack(spec.events) }  -- checked: a few known names
   local had_intent
   had_intent, err = self:edit_account(function(acct)
-    local old = acct.pending[spec.name]
-    acct.pending[spec.name] = old or intent
+    local old = acct.pending[name]
+    acct.pending[name] = old or { name = name, url = url, events = events,
+                                  started_at = os.date("!%Y-%m-%dT%H:%M:%S+00:00") }
     return old ~= nil
   end)
   if err then return nil, err end
 
   local res, sent
-  res, err, sent = self:send("POST", self.webhooks_tail .. "attach",
-                             { name = spec.name, url = spec.url, events = events }, false)
+  res, err, sent = self:send(info, "POST", self.webhooks_tail .. "attach",
+                             { name = name, url = url, events = events }, false)
   local obj = res and response.object(res.body)
   if res and not (obj and str(obj.id) and str(obj.token)) then
     err, sent = errors.new("protocol", "the attach response holds no webhook id and token",
@@ -286,21 +296,21 @@ function Client:attach(spec)
   if err then
     if may_have_created(err, sent) then
       err.message = ("%s; the webhook %q may have been created: check in Animo before attaching it again")
-                    :format(err.message, spec.name)
+                    :format(err.message, name)
     elseif not had_intent then
-      self:edit_account(function(acct) acct.pending[spec.name] = nil end)
+      self:edit_account(function(acct) acct.pending[name] = nil end)
     end
     return nil, err
   end
-  local wh = webhook.new{
+  local wh = webhook.adopt{
     id = obj.id, token = obj.token,
-    name = str(obj.name) or spec.name,
-    url = str(obj.url) or spec.url,
+    name = str(obj.name, name),
+    url = str(obj.url, url),
     events = strlist(obj.events) or events,
     created_at = str(obj.created_at),
   }
   local _, store_err = self:edit_account(function(acct)
-    acct.pending[spec.name] = nil
+    acct.pending[name] = nil
     acct.webhooks[wh.id] = store_record(wh)
   end, "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
   return wh, store_err
@@ -330,24 +340,20 @@ function Client:stored(key)
   return found
 end
 
---- Resolves the first argument of update/detach to { id, token, record }:
--- a record with id and token, else the store by id or name. Returns nil,
+--- Resolves the first argument of update/detach to a record with an id and
+-- a token: the argument itself, else the store's by id or name. Returns nil,
 -- problems (or nil, nil, err for a store failure) when it cannot.
 -- @local
 function Client:resolve(target)
   if type(target) == "table" then
-    if str(target.id) and str(target.token) then
-      return { id = target.id, token = target.token, record = target }
-    end
+    if str(target.id) and str(target.token) then return target end
     target = target.id or target.name
   end
   local why = "pass the record attach returned, or { id = …, token = … }"
   if type(target) == "string" and self.store then
     local rec, err, problem = self:stored(target)
     if err then return nil, nil, err end
-    if rec and str(rec.id) and str(rec.token) then
-      return { id = rec.id, token = rec.token, record = rec }
-    end
+    if rec and str(rec.id) and str(rec.token) then return rec end
     why = problem or ("the store %s has no webhook with that id or name"):format(self.store.path)
   end
   return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
@@ -376,19 +382,21 @@ end
 -- response and the resolved target, or nil, err.
 -- @local
 function Client:change(method, route, target, changes)
-  local err = self:settings_error()
-  if err then return nil, err end
+  local info, err = self:credentials()
+  if not info then return nil, err end
   local found, problems, store_err = self:resolve(target)
   if store_err then return nil, store_err end
   problems = problems or (changes and check.changes(changes))
-             or check.scopes(self:token_info().scopes, changes and changes.events)
+             or info.scopes and check.scopes(info.scopes, changes and changes.events)
              or not check.token(found.token)
                 and { { "token", "the webhook token contains characters not allowed" } }
   if problems then return nil, errors.validation(problems, route_context(self, method, route)) end
   local payload = { id = found.id, token = found.token }
-  for k, v in pairs(changes or {}) do payload[k] = v end
+  if changes then
+    for k, v in pairs(changes) do payload[k] = v end
+  end
   local res
-  res, err = self:send(method, self.webhooks_tail .. route, payload, true, found.token)
+  res, err = self:send(info, method, self.webhooks_tail .. route, payload, true, found.token)
   if not res then return nil, err end
   return res, found
 end
@@ -409,14 +417,13 @@ function Client:update(target, changes)
     end
     obj = {}
   end
-  local old = found.record or {}
-  local wh = webhook.new{
+  local wh = webhook.adopt{
     id = found.id,
-    token = str(obj.token) or found.token,
-    name = str(obj.name) or changes.name or old.name,
-    url = str(obj.url) or changes.url or old.url,
-    events = strlist(obj.events) or changes.events or old.events,
-    created_at = str(obj.created_at) or old.created_at,
+    token = str(obj.token, found.token),
+    name = str(obj.name, changes.name or found.name),
+    url = str(obj.url, changes.url or found.url),
+    events = strlist(obj.events) or copy_list(changes.events or found.events or {}),
+    created_at = str(obj.created_at, found.created_at),
   }
   local _, store_err = self:edit_account(function(acct)
     if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
@@ -492,10 +499,10 @@ end
 --- GET base_url .. tail -> the decoded JSON document | nil, err.
 -- @local
 function Client:get(tail)
-  local err = self:settings_error(true)
-  if err then return nil, err end
+  local info, err = self:credentials(true)
+  if not info then return nil, err end
   local res
-  res, err = self:send("GET", tail, nil, true)
+  res, err = self:send(info, "GET", tail, nil, true)
   if not res then return nil, err end
   local doc = response.object(res.body)
   if not doc then
@@ -527,7 +534,7 @@ end
 -- the token itself: { base_url, company, ca_file (nil: the system store),
 -- store (path or false), token_source, token_claims (a JWT's payload) }.
 function Client:describe()
-  self:settings_error(true)  -- loads a token saved by login, if any
+  self:credentials(true)  -- loads a token saved by login, if any
   local token = access_token[self]
   return {
     base_url = self.base_url, company = self.company, ca_file = self.ca_file,

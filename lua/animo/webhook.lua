@@ -21,6 +21,12 @@ function M.new(t)
   }, Webhook)
 end
 
+--- Makes `t` itself a record: for a table just built, with every field
+-- of its own.
+function M.adopt(t)
+  return setmetatable(t, Webhook)
+end
+
 function M.is(v)
   return getmetatable(v) == Webhook
 end

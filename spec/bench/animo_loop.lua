@@ -9,6 +9,7 @@ if store == "off" then store = false end
 local client = animo.client{ store = store }
 local spec = { name = "bench", url = "https://bench.example/hook", events = { "lead-created", "lead-updated" } }
 local changes = { url = "https://bench.example/v2" }
+local report_rss = os.getenv("BENCH_RSS")
 
 local function rss_kib()
   for line in io.lines("/proc/self/status") do
@@ -21,7 +22,7 @@ for i = 1, n do
   local wh = assert(client:attach(spec))
   assert(client:update(wh, changes))
   assert(client:detach(wh))
-  if os.getenv("BENCH_RSS") and (i == 1000 or i == n) then
+  if report_rss and (i == 1000 or i == n) then
     collectgarbage()
     print(("rss after %d rounds: %d KiB"):format(i, rss_kib()))
   end
