@@ -7,7 +7,8 @@
  *   core.multi()       many transfers at once, for tasks (multi_lua.c)
  *   core.now()         monotonic seconds, for deadlines
  *   core.sleep(s)      blocks the calling thread for s seconds
- *   core.VERSION, core.curl_version
+ *   core.curl_version() libcurl's version line
+ *   core.VERSION
  */
 #include <errno.h>
 #include <time.h>
@@ -46,7 +47,16 @@ void core_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL
   lua_setfield(L, -2, name);
 }
 
-static const luaL_Reg funcs[] = {{"now", core_now}, {"sleep", core_sleep}, {NULL, NULL}};
+/* core.curl_version() -> "libcurl/7.88.1 OpenSSL/3.0.11 …". A function, not
+ * a field: curl_version() costs about a millisecond (it binds every library
+ * libcurl links), which a start-up should not pay for a diagnosis. */
+static int core_curl_version(lua_State *L) {
+  lua_pushstring(L, ah_http_version());
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"now", core_now}, {"sleep", core_sleep}, {"curl_version", core_curl_version}, {NULL, NULL}};
 
 int luaopen_animo_core(lua_State *L) {
   if (ah_http_global_init() != 0) return luaL_error(L, "animo.core: libcurl initialisation failed");
@@ -56,7 +66,5 @@ int luaopen_animo_core(lua_State *L) {
   multi_open(L);
   lua_pushliteral(L, ANIMO_VERSION);
   lua_setfield(L, -2, "VERSION");
-  lua_pushstring(L, ah_http_version());
-  lua_setfield(L, -2, "curl_version");
   return 1;
 }

@@ -177,6 +177,6 @@ describe("the core module", function()
 
   it("names its version and libcurl's", function()
     assert.matches("^%d+%.%d+%.%d+$", core.VERSION)
-    assert.matches("libcurl/", core.curl_version)
+    assert.matches("libcurl/", core.curl_version())
   end)
 end)

@@ -18,8 +18,8 @@ M.EVENTS = {
   { "meeting-cancelled", "meetings:subscribe" },
 }
 
-local SCOPE = {}
-for _, e in ipairs(M.EVENTS) do SCOPE[e[1]] = e[2] end
+local SCOPE, BIT = {}, {}  -- BIT: one bit per event, to spot repeats
+for i, e in ipairs(M.EVENTS) do SCOPE[e[1]], BIT[e[1]] = e[2], 1 << (i - 1) end
 M.SCOPE = SCOPE
 
 local MAX_LEN = 255
@@ -66,20 +66,22 @@ local function check_events(events, problems)
   if type(events) ~= "table" or not is_array(events) then
     return add(problems, "events", "events must be a non-empty list of event names")
   end
-  local seen = {}
-  for i, e in ipairs(events) do
-    if type(e) ~= "string" or not SCOPE[e] then
+  local seen = 0
+  for i = 1, #events do
+    local e = events[i]
+    local bit = BIT[e]
+    if not bit then
       problems = add(problems, "events", ("events[%d] is not a known event (%s)"):format(i,
         type(e) == "string" and ("%q"):format(e):sub(1, 60) or type(e)))
-    elseif seen[e] then
+    elseif seen & bit ~= 0 then
       problems = add(problems, "events", ("events[%d] repeats %s"):format(i, e))
     end
-    seen[e] = true
+    seen = seen | (bit or 0)
   end
   return problems
 end
 
-local FIELD_CHECKS = { name = check_name, url = check_url, events = check_events }
+local FIELDS = { name = true, url = true, events = true }
 
 --- Checks a whole webhook spec (attach): name, url and events.
 function M.webhook(spec)
@@ -90,18 +92,15 @@ end
 function M.changes(changes)
   local problems
   for k in pairs(changes) do
-    if not FIELD_CHECKS[k] then
+    if not FIELDS[k] then
       problems = add(problems, tostring(k), ("unknown field %q (use name, url or events)"):format(tostring(k)))
     end
   end
-  local any = false
-  for field, check in pairs(FIELD_CHECKS) do
-    if changes[field] ~= nil then
-      any = true
-      problems = check(changes[field], problems)
-    end
-  end
-  if not any and not problems then
+  local name, url, events = changes.name, changes.url, changes.events
+  if name ~= nil then problems = check_name(name, problems) end
+  if url ~= nil then problems = check_url(url, problems) end
+  if events ~= nil then problems = check_events(events, problems) end
+  if name == nil and url == nil and events == nil and not problems then
     problems = add(problems, "changes", "update needs at least one of name, url or events")
   end
   return problems

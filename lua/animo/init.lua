@@ -18,7 +18,7 @@ local task = require "animo.task"
 local M = {}
 
 M.VERSION = core.VERSION
-M.LIBCURL_VERSION = core.curl_version  -- libcurl and its TLS library, for diagnosis
+M.libcurl_version = core.curl_version  -- libcurl and its TLS library, for diagnosis
 
 --- The eight event values in the order of the Animo docs (animo.events[1]
 -- …[8]) and, by name, the scope each needs (animo.events["lead-created"]

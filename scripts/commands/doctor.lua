@@ -32,7 +32,7 @@ local function checks(client)
     out[#out + 1] = { name = name, status = status, detail = detail, fix = fix }
   end
 
-  add("versions", "ok", ("animo %s, %s, %s"):format(animo.VERSION, _VERSION, animo.LIBCURL_VERSION))
+  add("versions", "ok", ("animo %s, %s, %s"):format(animo.VERSION, _VERSION, animo.libcurl_version()))
   if not info.ca_file then
     add("ca", "ok", "certificates are checked against the system's CA store")
   elseif io.open(info.ca_file) then
