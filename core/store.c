@@ -111,7 +111,8 @@ out:
   return -1;
 }
 
-int as_make_folder(const char *path, char *err) {
+/* Creates the folder of `path` and its missing parents, new ones 0700. */
+static int make_folder(const char *path, char *err) {
   char dir[PATH_MAX];
   const char *base;
   if (split(path, dir, &base, err) != 0) return -1;
@@ -137,6 +138,10 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err) {
   if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
     return fail(err, "store path too long");
   int f = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (f < 0 && errno == ENOENT) { /* the first write: make the folders */
+    if (make_folder(path, err) != 0) return -1;
+    f = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }
   if (f < 0) return fail(err, "cannot open lock file %s: %s", lock, strerror(errno));
 #ifdef ANIMO_DEBUG_NO_STORE_LOCK
   *fd = f; /* "locked" without flock: concurrent writers now race */
@@ -193,11 +198,11 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int as_replace(const char *path, const char *data, size_t len, char *err) {
+int as_replace(const char *path, const char *data, size_t len, int sweep, char *err) {
   char dir[PATH_MAX], tmp[PATH_MAX];
   const char *base;
   if (split(path, dir, &base, err) != 0) return -1;
-  remove_stale_temps(dir, base);
+  if (sweep) remove_stale_temps(dir, base);
   if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
     return fail(err, "store path too long");
   int fd = mkstemp(tmp);

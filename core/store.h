@@ -26,11 +26,10 @@
  * others (the message gives the chmod fix). */
 int as_read(const char *path, char **data, size_t *len, char *err);
 
-/* Creates the folder of `path` and its missing parents, new ones 0700. */
-int as_make_folder(const char *path, char *err);
-
 /* Takes the exclusive lock for the store at `path` (lock file path.lock,
- * 0600), waiting at most `wait_ms`. On success *fd holds the lock. Returns
+ * 0600), waiting at most `wait_ms`; creates the folder of `path` and its
+ * missing parents (new ones 0700) when needed. On success *fd holds the
+ * lock. Returns
  * 1 (with a message) when another process still holds it after the wait. */
 int as_lock(const char *path, long wait_ms, int *fd, char *err);
 
@@ -38,8 +37,9 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err);
 void as_unlock(int fd);
 
 /* Replaces the store at `path` with `len` bytes of `data`, atomically and
- * durably. Call with the lock held. Removes temp files that writers killed
- * mid-write left behind. On failure the old file is untouched. */
-int as_replace(const char *path, const char *data, size_t len, char *err);
+ * durably. Call with the lock held. With `sweep`, first removes the temp
+ * files that writers killed mid-write left behind (once per process is
+ * enough). On failure the old file is untouched. */
+int as_replace(const char *path, const char *data, size_t len, int sweep, char *err);
 
 #endif

@@ -4,9 +4,9 @@
  *
  *   local st = core.store(path)
  *   st:read()            -> text | false (no file yet) | nil, message
- *   st:make_folder()     -> true | nil, message
  *   st:lock(seconds)     -> true | nil, message, busy (waits at most that long;
- *                           busy: another process still holds it)
+ *                           busy: another process still holds it); makes the
+ *                           folders on the first write
  *   st:replace(text)     -> true | nil, message   (raises unless locked)
  *   st:unlock()          -- also close, __gc and __close; safe to repeat
  */
@@ -24,6 +24,7 @@
 
 typedef struct lstore {
   int lock_fd; /* -1 when not locked */
+  int swept;   /* stale temp files removed (by this handle's first write) */
 } lstore;
 
 /* The path is the userdata's user value 1, so no C copy is needed. */
@@ -43,6 +44,7 @@ static int store_new(lua_State *L) {
                 "store path must be a non-empty string without NUL");
   lstore *s = lua_newuserdatauv(L, sizeof *s, 1);
   s->lock_fd = -1;
+  s->swept = 0;
   luaL_setmetatable(L, STORE_MT);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
@@ -83,15 +85,6 @@ static int f_read(lua_State *L) {
   return 1;
 }
 
-static int f_make_folder(lua_State *L) {
-  const char *path;
-  tostore(L, &path);
-  char err[AS_ERR_SIZE];
-  if (as_make_folder(path, err) != 0) return pushfail(L, err);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 static int f_lock(lua_State *L) {
   const char *path;
   lstore *s = tostore(L, &path);
@@ -116,7 +109,8 @@ static int f_replace(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &len);
   if (s->lock_fd < 0) return luaL_error(L, "animo.store: replace needs the lock");
   char err[AS_ERR_SIZE];
-  if (as_replace(path, data, len, err) != 0) return pushfail(L, err);
+  if (as_replace(path, data, len, !s->swept, err) != 0) return pushfail(L, err);
+  s->swept = 1;
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -137,10 +131,9 @@ static int f_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {{"read", f_read},     {"make_folder", f_make_folder},
-                                   {"lock", f_lock},     {"replace", f_replace},
-                                   {"unlock", f_unlock}, {"close", f_unlock},
-                                   {NULL, NULL}};
+static const luaL_Reg methods[] = {{"read", f_read},       {"lock", f_lock},
+                                   {"replace", f_replace}, {"unlock", f_unlock},
+                                   {"close", f_unlock},    {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
     {"__gc", f_unlock}, {"__close", f_unlock}, {"__tostring", f_tostring}, {NULL, NULL}};

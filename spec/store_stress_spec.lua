@@ -74,7 +74,7 @@ describe("a store writer killed with SIGKILL", function()
       end
     end
     assert.is_true(last > 0, "no write ever completed")
-    -- The next successful write removes what killed writers left behind.
+    -- The first write of a new handle removes what killed writers left behind.
     local store = require "animo.store"
     assert(store.open(path):change(1, function(doc) doc.counter = #doc.items end))
     assert.equal(0, temp_files(dir .. "/crash"))

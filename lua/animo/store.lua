@@ -194,10 +194,7 @@ end
 -- Returns fn's value (true if none), or nil, err, busy with the file
 -- unchanged (busy: another process held the lock all along).
 function Store:change(wait, fn)
-  local folder_ok, msg = self.file:make_folder()
-  if not folder_ok then return nil, store_error(msg) end
-  local locked, busy
-  locked, msg, busy = self.file:lock(wait)
+  local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
   local doc, err = self:load()
   local result
