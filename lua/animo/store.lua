@@ -56,15 +56,30 @@ local function is_flat(t)
   return true
 end
 
+-- cjson writes "/" as "\/"; it never writes a bare "/", so every "\/" is
+-- an escaped slash and can go (URLs read better). Plain finds: a pattern
+-- gsub costs a match attempt per character.
+local function json(v)
+  local s = cjson.encode(v)
+  local i = s:find("\\/", 1, true)
+  if not i then return s end
+  local parts, from = {}, 1
+  repeat
+    parts[#parts + 1] = s:sub(from, i - 1)
+    from = i + 1  -- keeps the "/"
+    i = s:find("\\/", from, true)
+  until not i
+  parts[#parts + 1] = s:sub(from)
+  return table.concat(parts)
+end
+
 -- JSON with sorted keys and two-space indents, so the file reads well and
 -- diffs cleanly; each record (webhook, intent) is one line, encoded by
 -- cjson in C, which keeps a big store quick to write. Arrays are tables
 -- with a [1]; empty tables are objects.
 local function encode(v, indent, out)
   if type(v) ~= "table" or (next(v) ~= nil and is_flat(v)) then
-    -- cjson writes "/" as "\/"; it never writes a bare "/", so every "\/"
-    -- is an escaped slash and can go (URLs read better).
-    out[#out + 1] = (cjson.encode(v):gsub("\\/", "/"))
+    out[#out + 1] = json(v)
     return
   end
   local inner = indent .. "  "
@@ -86,7 +101,7 @@ local function encode(v, indent, out)
   table.sort(keys)
   out[#out + 1] = "{"
   for i, k in ipairs(keys) do
-    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. cjson.encode(k):gsub("\\/", "/") .. ": "
+    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. json(k) .. ": "
     encode(v[k], inner, out)
   end
   out[#out + 1] = "\n" .. indent .. "}"

@@ -93,7 +93,7 @@ while [ "$r" -lt "$RUNS" ]; do
   rm -rf "$dir/store"
   run animo-commands $((3 * N_CMD)) env ANIMO_STORE="$dir/store/store.json" sh "$dir/commands.sh"
   size=$(stat -c %s "$dir/store/store.json" 2>/dev/null || echo 600)
-  run disk-floor $((3 * N)) "$dir/floor" "$dir" "$size" $((4 * N))
+  run disk-floor-per-write $((3 * N)) "$dir/floor" "$dir" "$size" $((3 * N))
 done
 
 echo "N = $N rounds of attach + update + detach (3 requests each); $RUNS runs, medians; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
@@ -112,10 +112,12 @@ END {
     k = names[c]
     w = median(wall, k, n[k]) / req[k]; u = median(cpu, k, n[k]) / req[k]
     printf "%-22s %9d %12.4f %12.4f %7.1f MiB %8.2f %8.2f\n", k, req[k], w * 1000, u * 1000, median(rss, k, n[k]) / 1024, w / rw, u / rc
+    ms[k] = w * 1000
   }
+  added = ms["animo-store-on"] - ms["animo-store-off"]
+  printf "\nstore: adds %.3f ms per operation; the disk floor is %.3f ms per atomic replace with fsync\n", added, ms["disk-floor-per-write"]
+  printf "       (temp file, write, fsync, rename, fsync of the folder) of a file of the store size: %.2fx\n", added / ms["disk-floor-per-write"]
 }' "$dir/results"
-echo "(disk-floor: one atomic replace with fsync of a file the size of animo's store, per 3/4 request:"
-echo " animo's store writes 4 times per round of 3 requests)"
 
 echo
 echo "cold start, 200 runs each:"
