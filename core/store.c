@@ -172,6 +172,27 @@ void as_unlock(int fd) {
   if (fd >= 0) close(fd); /* closing the descriptor releases the flock */
 }
 
+static int write_all(int fd, const char *data, size_t len);
+
+int as_note(int fd, const char *data, size_t len, char *err) {
+  if (lseek(fd, 0, SEEK_END) < 0 || write_all(fd, data, len) != 0)
+    return fail(err, "cannot note in the store's lock file: %s", strerror(errno));
+  return 0;
+}
+
+int as_clear_notes(int fd, char *err) {
+  if (ftruncate(fd, 0) != 0)
+    return fail(err, "cannot empty the store's lock file: %s", strerror(errno));
+  return 0;
+}
+
+int as_read_notes(const char *path, char **data, size_t *len, char *err) {
+  char lock[PATH_MAX];
+  if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
+    return fail(err, "store path too long");
+  return as_read(lock, data, len, err);
+}
+
 /* Removes ".<base>.tmp.*" files in `dir`: writers killed mid-write. */
 static void remove_stale_temps(const char *dir, const char *base) {
   char prefix[NAME_MAX + 8];
@@ -198,12 +219,15 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int as_replace(const char *path, const char *data, size_t len, int sweep, char *err) {
-  char dir[PATH_MAX], tmp[PATH_MAX];
+/* Writes `data` to a new temp file beside `path` (its name left in `tmp`),
+ * fsynced when `sync`. On failure the temp file is gone and `err` says
+ * which step failed. */
+static int write_temp(const char *path, const char *data, size_t len, int sync, char tmp[PATH_MAX],
+                      char *err) {
+  char dir[PATH_MAX];
   const char *base;
   if (split(path, dir, &base, err) != 0) return -1;
-  if (sweep) remove_stale_temps(dir, base);
-  if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
+  if (snprintf(tmp, PATH_MAX, "%s/.%s.tmp.XXXXXX", dir, base) >= PATH_MAX)
     return fail(err, "store path too long");
   int fd = mkstemp(tmp);
   if (fd < 0) return fail(err, "cannot create a temp file in %s: %s", dir, strerror(errno));
@@ -212,26 +236,42 @@ int as_replace(const char *path, const char *data, size_t len, int sweep, char *
     step = "chmod";
   else if (write_all(fd, data, len) != 0)
     step = "write";
-  else if (fsync(fd) != 0)
+  else if (sync && fsync(fd) != 0)
     step = "fsync"; /* reported, never retried */
   int saved = errno;
   if (close(fd) != 0 && step == NULL) {
     step = "close";
     saved = errno;
   }
-  if (step == NULL && rename(tmp, path) != 0) {
-    step = "rename";
-    saved = errno;
-  }
-  if (step != NULL) {
+  if (step == NULL) return 0;
+  unlink(tmp);
+  return fail(err, "cannot save store %s (%s: %s); the old store is unchanged", path, step,
+              strerror(saved));
+}
+
+int as_try_write(const char *path, const char *data, size_t len, char *err) {
+  char tmp[PATH_MAX];
+  if (write_temp(path, data, len, 0, tmp, err) != 0) return -1;
+  unlink(tmp);
+  return 0;
+}
+
+int as_replace(const char *path, const char *data, size_t len, int sweep, char *err) {
+  char dir[PATH_MAX], tmp[PATH_MAX];
+  const char *base;
+  if (split(path, dir, &base, err) != 0) return -1;
+  if (sweep) remove_stale_temps(dir, base);
+  if (write_temp(path, data, len, 1, tmp, err) != 0) return -1;
+  if (rename(tmp, path) != 0) {
+    int saved = errno;
     unlink(tmp);
-    return fail(err, "cannot save store %s (%s: %s); the old store is unchanged", path, step,
+    return fail(err, "cannot save store %s (rename: %s); the old store is unchanged", path,
                 strerror(saved));
   }
   /* Make the rename itself durable. */
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || fsync(dfd) != 0) {
-    saved = errno;
+    int saved = errno;
     if (dfd >= 0) close(dfd);
     return fail(err, "store %s saved but its folder could not be synced: %s", path,
                 strerror(saved));

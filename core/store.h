@@ -36,10 +36,24 @@ int as_lock(const char *path, long wait_ms, int *fd, char *err);
 /* Releases a lock taken by as_lock. */
 void as_unlock(int fd);
 
+/* Notes: lines kept in the lock file (attach intents noted before a request
+ * is sent), written without fsync: they survive a killed process, and a
+ * power cut may lose them but never harms the store. With the lock held
+ * (`fd` from as_lock), as_note appends `len` bytes and as_clear_notes
+ * empties the file. as_read_notes reads them like as_read, lock or not. */
+int as_note(int fd, const char *data, size_t len, char *err);
+int as_clear_notes(int fd, char *err);
+int as_read_notes(const char *path, char **data, size_t *len, char *err);
+
 /* Replaces the store at `path` with `len` bytes of `data`, atomically and
  * durably. Call with the lock held. With `sweep`, first removes the temp
  * files that writers killed mid-write left behind (once per process is
  * enough). On failure the old file is untouched. */
 int as_replace(const char *path, const char *data, size_t len, int sweep, char *err);
+
+/* Writes `data` to a temp file beside `path`, without fsync, and removes
+ * it: proves, before an attach is sent, that its record could be saved
+ * (folder writable, room for a file of that size). */
+int as_try_write(const char *path, const char *data, size_t len, char *err);
 
 #endif

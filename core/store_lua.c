@@ -8,6 +8,10 @@
  *                           busy: another process still holds it); makes the
  *                           folders on the first write
  *   st:replace(text)     -> true | nil, message   (raises unless locked)
+ *   st:notes()           -> text of the notes in the lock file | false | nil, message
+ *   st:note(text)        -> true | nil, message   (appends; raises unless locked)
+ *   st:clear_notes()     -> true | nil, message   (raises unless locked)
+ *   st:try_write(text)   -> true | nil, message   (a temp file, not kept)
  *   st:unlock()          -- also close, __gc and __close; safe to repeat
  */
 #include <stdlib.h>
@@ -66,7 +70,10 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-static int f_read(lua_State *L) {
+typedef int reader(const char *path, char **data, size_t *len, char *err);
+
+/* Pushes what `read` gives: text, false (no file) or nil, message. */
+static int push_read(lua_State *L, reader *read) {
   const char *path;
   tostore(L, &path);
   char **box = lua_newuserdatauv(L, sizeof *box, 0);
@@ -74,7 +81,7 @@ static int f_read(lua_State *L) {
   luaL_setmetatable(L, BOX_MT);
   char err[AS_ERR_SIZE];
   size_t len;
-  if (as_read(path, box, &len, err) != 0) return pushfail(L, err);
+  if (read(path, box, &len, err) != 0) return pushfail(L, err);
   if (*box == NULL) {
     lua_pushboolean(L, 0);
     return 1;
@@ -82,6 +89,49 @@ static int f_read(lua_State *L) {
   lua_pushlstring(L, *box, len);
   free(*box);
   *box = NULL;
+  return 1;
+}
+
+static int f_read(lua_State *L) {
+  return push_read(L, as_read);
+}
+
+static int f_notes(lua_State *L) {
+  return push_read(L, as_read_notes);
+}
+
+/* The lock's descriptor, raising unless the store is locked. */
+static int locked_fd(lua_State *L, const char *what) {
+  const char *path;
+  lstore *s = tostore(L, &path);
+  if (s->lock_fd < 0) luaL_error(L, "animo.store: %s needs the lock", what);
+  return s->lock_fd;
+}
+
+static int f_note(lua_State *L) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  char err[AS_ERR_SIZE];
+  if (as_note(locked_fd(L, "note"), data, len, err) != 0) return pushfail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int f_try_write(lua_State *L) {
+  const char *path;
+  tostore(L, &path);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  char err[AS_ERR_SIZE];
+  if (as_try_write(path, data, len, err) != 0) return pushfail(L, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int f_clear_notes(lua_State *L) {
+  char err[AS_ERR_SIZE];
+  if (as_clear_notes(locked_fd(L, "clear_notes"), err) != 0) return pushfail(L, err);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -107,7 +157,7 @@ static int f_replace(lua_State *L) {
   lstore *s = tostore(L, &path);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
-  if (s->lock_fd < 0) return luaL_error(L, "animo.store: replace needs the lock");
+  locked_fd(L, "replace");
   char err[AS_ERR_SIZE];
   if (as_replace(path, data, len, !s->swept, err) != 0) return pushfail(L, err);
   s->swept = 1;
@@ -131,9 +181,16 @@ static int f_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {{"read", f_read},       {"lock", f_lock},
-                                   {"replace", f_replace}, {"unlock", f_unlock},
-                                   {"close", f_unlock},    {NULL, NULL}};
+static const luaL_Reg methods[] = {{"read", f_read},
+                                   {"notes", f_notes},
+                                   {"note", f_note},
+                                   {"try_write", f_try_write},
+                                   {"clear_notes", f_clear_notes},
+                                   {"lock", f_lock},
+                                   {"replace", f_replace},
+                                   {"unlock", f_unlock},
+                                   {"close", f_unlock},
+                                   {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
     {"__gc", f_unlock}, {"__close", f_unlock}, {"__tostring", f_tostring}, {NULL, NULL}};

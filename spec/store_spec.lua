@@ -212,6 +212,66 @@ describe("attach outcome unknown", function()
     assert.same({ "lead-created" }, list[1].events)
   end)
 
+  it("notes the intent in the lock file while the attach is out, and keeps a timed-out one in the store", function()
+    assert(client():login("warm-up-token"))  -- the store exists
+    local before = helper.read_file(emu.store_path)
+    emu:fault{ route = "attach", delay_ms = 1500 }
+    local script = [[
+      local _, err = require("animo").client{ timeout = 1 }:attach{ name = "slow", url = "https://s.example/", events = { "lead-created" } }
+      print(err.kind)
+    ]]
+    local dir = helper.tmpdir()
+    local env = ("ANIMO_BASE_URL=%s ANIMO_CA_FILE=%s ANIMO_COMPANY=%s ANIMO_TOKEN=%s ANIMO_STORE=%s")
+      :format(emu.base_url, emu.ca_file, emu.fixtures.companies.pro, emu.fixtures.tokens.full, emu.store_path)
+    os.execute(("env %s %s -e %s > %s/out 2>&1 &"):format(env, helper.shell_quote(helper.bin),
+      helper.shell_quote(script), dir))
+    assert.is_truthy(helper.wait_for(function() return #emu:log() == 1 end, 10))
+    -- In flight: the store file is as it was; the lock file holds the note,
+    -- and a reader lists it.
+    assert.equal(before, helper.read_file(emu.store_path))
+    assert.matches('"name":"slow"', helper.read_file(emu.store_path .. ".lock"))
+    assert.equal("outcome unknown", client():webhooks()[1].status)
+    assert.is_truthy(helper.wait_for(function() return helper.read_file(dir .. "/out") == "timeout\n" end, 10))
+    -- Timed out: the intent is in the store itself and the note is gone.
+    assert.equal("slow", account(stored_doc()).pending.slow.name)
+    assert.equal("", helper.read_file(emu.store_path .. ".lock"))
+    helper.rmtree(dir)
+  end)
+
+  it("writes the store once per attach: the intent costs no fsync", function()
+    local dir = helper.tmpdir()
+    local path = dir .. "/store.json"
+    local code = ([[
+      assert(require("animo").client():login("t-1234567"))  -- makes the store
+      io.stderr:write("ATTACH\n")
+      assert(require("animo").client():attach{ name = "once", url = "https://o.example/", events = { "lead-created" } })
+    ]])
+    local cmd = ("env ANIMO_BASE_URL=%s ANIMO_CA_FILE=%s ANIMO_COMPANY=%s ANIMO_TOKEN=%s ANIMO_STORE=%s "
+                 .. "strace -f -qq -e trace=fsync,fdatasync,write -e signal=none -o %s/trace %s -e %s > /dev/null 2>&1")
+      :format(emu.base_url, emu.ca_file, emu.fixtures.companies.pro, emu.fixtures.tokens.full, path, dir,
+              helper.shell_quote(helper.bin), helper.shell_quote(code))
+    assert.is_true(os.execute(cmd))
+    local syncs, started = 0, false
+    for line in io.lines(dir .. "/trace") do
+      if line:find("ATTACH", 1, true) then started = true end
+      if started and line:find("sync(", 1, true) then syncs = syncs + 1 end
+    end
+    assert.is_true(started)
+    assert.equal(2, syncs)  -- the record's file and its folder
+    helper.rmtree(dir)
+  end)
+
+  it("skips a torn note and clears it with the next change", function()
+    assert(client():login("warm-up-token"))
+    local f = assert(io.open(emu.store_path .. ".lock", "a"))
+    f:write('{"base_url":"x","company":\n\0\0\0{"base_url":')
+    f:close()
+    assert.same({}, client():webhooks())
+    assert(client():attach(SPEC))
+    assert.equal("attached", client():webhooks()[1].status)
+    assert.equal("", helper.read_file(emu.store_path .. ".lock"))
+  end)
+
   it("keeps the intent when a re-attach finds the name taken, and settles it when one succeeds", function()
     emu:fault{ route = "attach", action = "reset_after" }
     local c = client()

@@ -276,13 +276,10 @@ function Client:attach(spec)
 
   local name, url = spec.name, spec.url
   local events = { table.unpack(spec.events) }  -- checked: a few known names
-  local had_intent
-  had_intent, err = self:edit_account(function(acct)
-    local old = acct.pending[name]
-    acct.pending[name] = old or { name = name, url = url, events = events,
+  local intent = self.store and { name = name, url = url, events = events,
                                   started_at = os.date("!%Y-%m-%dT%H:%M:%S+00:00") }
-    return old ~= nil
-  end)
+  local had_intent
+  had_intent, err = self:note_intent(intent)
   if err then return nil, err end
 
   local res, sent
@@ -297,6 +294,9 @@ function Client:attach(spec)
     if may_have_created(err, sent) then
       err.message = ("%s; the webhook %q may have been created: check in Animo before attaching it again")
                     :format(err.message, name)
+      -- Make the intent durable (it was only noted); a failure here leaves
+      -- the note, which still lists it.
+      self:edit_account(function(acct) acct.pending[name] = acct.pending[name] or intent end)
     elseif not had_intent then
       self:edit_account(function(acct) acct.pending[name] = nil end)
     end
@@ -357,6 +357,22 @@ function Client:resolve(target)
     why = problem or ("the store %s has no webhook with that id or name"):format(self.store.path)
   end
   return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
+end
+
+--- Notes the intent of an attach about to be sent (see animo.store);
+-- does nothing without a store. Returns whether one for that name was
+-- pending already, or nil, err. Inside a task it never waits for a lock
+-- another process holds: it sleeps as a timer and tries again.
+-- @local
+function Client:note_intent(intent)
+  if not self.store then return nil, self.store_problem end
+  local give_up = core.now() + self.deadline
+  while true do
+    local inside = task.current() ~= nil
+    local had, err, busy = self.store:note(inside and 0 or self.deadline, self.base_url, self.company, intent)
+    if not (busy and inside) or core.now() >= give_up then return had, err end
+    task.sleep(0.005)
+  end
 end
 
 --- Runs fn(account) under the store lock for this client's base_url and

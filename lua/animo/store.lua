@@ -7,9 +7,13 @@
 --       "companies": { COMPANY: {
 --         "webhooks": { ID: { id, name, url, events, created_at, token } },
 --         "pending":  { NAME: { name, url, events, started_at } } } } } } }
--- "pending" holds attach intents: written before an attach is sent and
--- replaced by the record when the answer comes, so a webhook whose attach
--- outcome is unknown (timeout, crash) is never forgotten.
+-- "pending" holds attach intents whose outcome is unknown (a timeout, a
+-- killed process), so such a webhook is never forgotten. Before an attach
+-- is sent its intent is noted: one JSON line in the store's lock file,
+-- without fsync, which costs no disk flush and cannot harm the store (see
+-- core/store.h). Reads see the notes as pending; the next change folds them
+-- into the document, so the record written when the answer comes settles
+-- the intent, and a failed attach makes its intent durable.
 --
 -- core.store (C) makes every change atomic, durable and serialised between
 -- processes; this module decides paths and the document's shape.
@@ -179,14 +183,29 @@ local function misshapen(doc)
   return nil
 end
 
+--- Adds the intents noted in the lock file to `doc`'s pending, where their
+-- names are not pending already. A line that does not parse (one being
+-- written, or left torn by a power cut) is skipped: notes are hints.
+local function fold_notes(doc, text)
+  for line in text:gmatch("([^\n]*)\n") do
+    local ok, note = pcall(cjson.decode, line)
+    if ok and is_object(note) and type(note.base_url) == "string" and type(note.company) == "string"
+       and not bad_record(note.intent) and note.intent.id == nil and note.intent.token == nil then
+      local pending = M.account(doc, note.base_url, note.company, true).pending
+      pending[note.intent.name] = pending[note.intent.name] or note.intent
+    end
+  end
+end
+
 --- Reads the whole document, without a lock: a replace is atomic, so a
 -- reader sees the old or the new file, never a mix. A missing file is an
--- empty store. Returns doc or nil, err.
+-- empty store. The intents noted in the lock file are in its pending.
+-- Returns doc or nil, err.
 function Store:load()
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
-  if text == false then return { animo_store = FORMAT, servers = {} } end
-  local ok, doc = pcall(cjson.decode, text)
+  local ok, doc = true, { animo_store = FORMAT, servers = {} }
+  if text then ok, doc = pcall(cjson.decode, text) end
   if not ok or not is_object(doc) then
     return nil, store_error(("store %s cannot be parsed%s; animo will not overwrite it: fix or move it")
       :format(self.path, ok and " (not an animo store)" or ": " .. tostring(doc):gsub("^.-: ", "")))
@@ -201,13 +220,26 @@ function Store:load()
     return nil, store_error(("store %s has something unexpected at %s; animo will not overwrite it: fix or move it")
       :format(self.path, where))
   end
+  local notes
+  notes, msg = self.file:notes()
+  if notes == nil then return nil, store_error(msg) end
+  if notes then fold_notes(doc, notes) end
   return doc
 end
 
+--- The text of `doc`, or nil, err.
+local function encode_doc(self, doc)
+  local ok, text = pcall(M.encode, doc)
+  if ok then return text end
+  -- e.g. a number JSON cannot hold, put there by hand
+  return nil, store_error(("store %s cannot be written back (%s); it is unchanged"):format(self.path, tostring(text)))
+end
+
 --- Read-modify-write under the lock: fn(doc) edits doc in place; the
--- result is written back. Waits for the lock at most `wait` seconds.
--- Returns fn's value (true if none), or nil, err, busy with the file
--- unchanged (busy: another process held the lock all along).
+-- result, with the notes folded in, is written back and the notes cleared.
+-- Waits for the lock at most `wait` seconds. Returns fn's value (true if
+-- none), or nil, err, busy with the file unchanged (busy: another process
+-- held the lock all along).
 function Store:change(wait, fn)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
@@ -220,19 +252,52 @@ function Store:change(wait, fn)
       error(r, 0)  -- a bug in the caller: keep its traceback message
     end
     result = r
-    local encoded, text = pcall(M.encode, doc)
-    if not encoded then  -- e.g. a number JSON cannot hold, put there by hand
-      err = store_error(("store %s cannot be written back (%s); it is unchanged"):format(self.path, tostring(text)))
-    else
-      local written
-      written, msg = self.file:replace(text)
-      if not written then err = store_error(msg) end
+    local text
+    text, err = encode_doc(self, doc)
+    if text then
+      local done
+      done, msg = self.file:replace(text)
+      if done then done, msg = self.file:clear_notes() end
+      if not done then err = store_error(msg) end
     end
   end
   self.file:unlock()
   if err then return nil, err end
   if result == nil then return true end
   return result
+end
+
+--- Notes `intent` ({ name, url, events, started_at }) of an attach about to
+-- be sent, for `base_url` and `company`, unless that name is pending
+-- already, after a trial write (no fsync) shows its record could be saved.
+-- Waits for the lock at most `wait` seconds. Returns whether it was
+-- pending, or nil, err, busy.
+function Store:note(wait, base_url, company, intent)
+  local locked, msg, busy = self.file:lock(wait)
+  if not locked then return nil, store_error(msg), busy end
+  local doc, err = self:load()
+  local had
+  if doc then
+    local pending = M.account(doc, base_url, company, true).pending
+    had = pending[intent.name] ~= nil
+    if not had then
+      -- A trial write of the document with the intent: an attach is not
+      -- sent when its record could not be saved (no room, no permission).
+      pending[intent.name] = intent
+      local text, done
+      text, err = encode_doc(self, doc)
+      if text then
+        done, msg = self.file:try_write(text)
+        if done then
+          done, msg = self.file:note(cjson.encode{ base_url = base_url, company = company, intent = intent } .. "\n")
+        end
+        if not done then err = store_error(msg) end
+      end
+    end
+  end
+  self.file:unlock()
+  if err then return nil, err end
+  return had
 end
 
 --- What a diagnosis needs to know of the store, without changing it:
