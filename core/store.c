@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,40 +221,22 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-/* Writes `data` to a new temp file beside `path` (its name left in `tmp`),
- * fsynced when `sync`. On failure the temp file is gone and `err` says
- * which step failed. */
-static int write_temp(const char *path, const char *data, size_t len, int sync, char tmp[PATH_MAX],
-                      char *err) {
+int as_check_room(const char *path, size_t len, char *err) {
   char dir[PATH_MAX];
   const char *base;
   if (split(path, dir, &base, err) != 0) return -1;
-  if (snprintf(tmp, PATH_MAX, "%s/.%s.tmp.XXXXXX", dir, base) >= PATH_MAX)
-    return fail(err, "store path too long");
-  int fd = mkstemp(tmp);
-  if (fd < 0) return fail(err, "cannot create a temp file in %s: %s", dir, strerror(errno));
-  const char *step = NULL;
-  if (fchmod(fd, 0600) != 0)
-    step = "chmod";
-  else if (write_all(fd, data, len) != 0)
-    step = "write";
-  else if (sync && fsync(fd) != 0)
-    step = "fsync"; /* reported, never retried */
-  int saved = errno;
-  if (close(fd) != 0 && step == NULL) {
-    step = "close";
-    saved = errno;
-  }
-  if (step == NULL) return 0;
-  unlink(tmp);
-  return fail(err, "cannot save store %s (%s: %s); the old store is unchanged", path, step,
-              strerror(saved));
-}
-
-int as_try_write(const char *path, const char *data, size_t len, char *err) {
-  char tmp[PATH_MAX];
-  if (write_temp(path, data, len, 0, tmp, err) != 0) return -1;
-  unlink(tmp);
+  if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0)
+    return fail(err, "cannot save store %s: its folder is not writable (%s)", path,
+                strerror(errno));
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      fsize.rlim_cur < (rlim_t)len)
+    return fail(err, "cannot save store %s: %zu bytes exceed this process's file size limit", path,
+                len);
+  struct statvfs fs;
+  /* The new file is written before the old one goes: both need room. */
+  if (statvfs(dir, &fs) == 0 && (unsigned long long)fs.f_bavail * fs.f_frsize < len + 65536ULL)
+    return fail(err, "cannot save store %s: the disk is full", path);
   return 0;
 }
 
@@ -261,17 +245,35 @@ int as_replace(const char *path, const char *data, size_t len, int sweep, char *
   const char *base;
   if (split(path, dir, &base, err) != 0) return -1;
   if (sweep) remove_stale_temps(dir, base);
-  if (write_temp(path, data, len, 1, tmp, err) != 0) return -1;
-  if (rename(tmp, path) != 0) {
-    int saved = errno;
+  if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
+    return fail(err, "store path too long");
+  int fd = mkstemp(tmp);
+  if (fd < 0) return fail(err, "cannot create a temp file in %s: %s", dir, strerror(errno));
+  const char *step = NULL;
+  if (fchmod(fd, 0600) != 0)
+    step = "chmod";
+  else if (write_all(fd, data, len) != 0)
+    step = "write";
+  else if (fsync(fd) != 0)
+    step = "fsync"; /* reported, never retried */
+  int saved = errno;
+  if (close(fd) != 0 && step == NULL) {
+    step = "close";
+    saved = errno;
+  }
+  if (step == NULL && rename(tmp, path) != 0) {
+    step = "rename";
+    saved = errno;
+  }
+  if (step != NULL) {
     unlink(tmp);
-    return fail(err, "cannot save store %s (rename: %s); the old store is unchanged", path,
+    return fail(err, "cannot save store %s (%s: %s); the old store is unchanged", path, step,
                 strerror(saved));
   }
   /* Make the rename itself durable. */
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0 || fsync(dfd) != 0) {
-    int saved = errno;
+    saved = errno;
     if (dfd >= 0) close(dfd);
     return fail(err, "store %s saved but its folder could not be synced: %s", path,
                 strerror(saved));

@@ -51,9 +51,9 @@ int as_read_notes(const char *path, char **data, size_t *len, char *err);
  * enough). On failure the old file is untouched. */
 int as_replace(const char *path, const char *data, size_t len, int sweep, char *err);
 
-/* Writes `data` to a temp file beside `path`, without fsync, and removes
- * it: proves, before an attach is sent, that its record could be saved
- * (folder writable, room for a file of that size). */
-int as_try_write(const char *path, const char *data, size_t len, char *err);
+/* Whether a store of `len` bytes could be saved at `path` now: its folder
+ * writable, the file size limit and the free space large enough. Checked
+ * before an attach is sent, without touching the disk. */
+int as_check_room(const char *path, size_t len, char *err);
 
 #endif

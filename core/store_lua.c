@@ -11,7 +11,7 @@
  *   st:notes()           -> text of the notes in the lock file | false | nil, message
  *   st:note(text)        -> true | nil, message   (appends; raises unless locked)
  *   st:clear_notes()     -> true | nil, message   (raises unless locked)
- *   st:try_write(text)   -> true | nil, message   (a temp file, not kept)
+ *   st:check_room(size)  -> true | nil, message   (could a store that big be saved?)
  *   st:unlock()          -- also close, __gc and __close; safe to repeat
  */
 #include <stdlib.h>
@@ -117,13 +117,13 @@ static int f_note(lua_State *L) {
   return 1;
 }
 
-static int f_try_write(lua_State *L) {
+static int f_check_room(lua_State *L) {
   const char *path;
   tostore(L, &path);
-  size_t len;
-  const char *data = luaL_checklstring(L, 2, &len);
+  lua_Integer len = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, len >= 0, 2, "size must not be negative");
   char err[AS_ERR_SIZE];
-  if (as_try_write(path, data, len, err) != 0) return pushfail(L, err);
+  if (as_check_room(path, (size_t)len, err) != 0) return pushfail(L, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -184,7 +184,7 @@ static int f_tostring(lua_State *L) {
 static const luaL_Reg methods[] = {{"read", f_read},
                                    {"notes", f_notes},
                                    {"note", f_note},
-                                   {"try_write", f_try_write},
+                                   {"check_room", f_check_room},
                                    {"clear_notes", f_clear_notes},
                                    {"lock", f_lock},
                                    {"replace", f_replace},

@@ -200,7 +200,7 @@ end
 --- Reads the whole document, without a lock: a replace is atomic, so a
 -- reader sees the old or the new file, never a mix. A missing file is an
 -- empty store. The intents noted in the lock file are in its pending.
--- Returns doc or nil, err.
+-- Returns doc, nil, whether there were notes; or nil, err.
 function Store:load()
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
@@ -224,7 +224,7 @@ function Store:load()
   notes, msg = self.file:notes()
   if notes == nil then return nil, store_error(msg) end
   if notes then fold_notes(doc, notes) end
-  return doc
+  return doc, nil, notes and notes ~= ""
 end
 
 --- The text of `doc`, or nil, err.
@@ -243,7 +243,7 @@ end
 function Store:change(wait, fn)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
-  local doc, err = self:load()
+  local doc, err, noted = self:load()
   local result
   if doc then
     local ok, r = pcall(fn, doc)
@@ -257,7 +257,7 @@ function Store:change(wait, fn)
     if text then
       local done
       done, msg = self.file:replace(text)
-      if done then done, msg = self.file:clear_notes() end
+      if done and noted then done, msg = self.file:clear_notes() end
       if not done then err = store_error(msg) end
     end
   end
@@ -269,7 +269,7 @@ end
 
 --- Notes `intent` ({ name, url, events, started_at }) of an attach about to
 -- be sent, for `base_url` and `company`, unless that name is pending
--- already, after a trial write (no fsync) shows its record could be saved.
+-- already, once the store could take its record (see core.store check_room).
 -- Waits for the lock at most `wait` seconds. Returns whether it was
 -- pending, or nil, err, busy.
 function Store:note(wait, base_url, company, intent)
@@ -281,13 +281,13 @@ function Store:note(wait, base_url, company, intent)
     local pending = M.account(doc, base_url, company, true).pending
     had = pending[intent.name] ~= nil
     if not had then
-      -- A trial write of the document with the intent: an attach is not
-      -- sent when its record could not be saved (no room, no permission).
+      -- An attach is not sent when its record could not be saved (no
+      -- permission, no room); the record takes about as much as the intent.
       pending[intent.name] = intent
       local text, done
       text, err = encode_doc(self, doc)
       if text then
-        done, msg = self.file:try_write(text)
+        done, msg = self.file:check_room(#text + 256)
         if done then
           done, msg = self.file:note(cjson.encode{ base_url = base_url, company = company, intent = intent } .. "\n")
         end
