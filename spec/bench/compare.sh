@@ -6,6 +6,8 @@
 # nothing; not part of the test suite.
 #   sh spec/bench/compare.sh          N=2000 rounds of attach+update+detach
 # Env: RUNS (3, alternating), N_CMD (30 rounds for one-process-per-request).
+# Ends with instruction counts from callgrind, which the machine load does
+# not move.
 set -eu
 cd "$(dirname "$0")/../.."
 N=${1:-2000}
@@ -145,3 +147,15 @@ done
 echo
 echo "RSS of one animo process:"
 ANIMO_STORE=off BENCH_RSS=1 build/animo spec/bench/animo_loop.lua 10000 | sed 's/^/  /'
+
+# Instruction counts do not vary with the machine's load, so they show what
+# a change to animo's own work did even when the timings above are noisy.
+if command -v valgrind > /dev/null; then
+  echo
+  echo "instructions per request (valgrind --tool=callgrind, 300 rounds less 0 rounds):"
+  irefs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | awk '/refs:/ { gsub(",", "", $NF); print $NF }'; }
+  ref_ir=$(( $(irefs "$dir/ref" "$base" "$dir/ca.pem" "$token" 300) - $(irefs "$dir/ref" "$base" "$dir/ca.pem" "$token" 0) ))
+  animo_ir=$(( $(ANIMO_STORE=off irefs build/animo spec/bench/animo_loop.lua 300) - $(ANIMO_STORE=off irefs build/animo spec/bench/animo_loop.lua 0) ))
+  printf "  %-22s %9d\n  %-22s %9d  (%.2fx)\n" c-reference $((ref_ir / 900)) animo-store-off $((animo_ir / 900)) \
+    "$(echo "$animo_ir / $ref_ir" | bc -l)"
+fi
