@@ -55,6 +55,37 @@ static int split(const char *path, char dir[PATH_MAX], const char **base, char *
   return 0;
 }
 
+/* Reads the whole regular file open on `fd` (named `path` in messages) into
+ * a malloc'd buffer, after the checks as_read promises. */
+static int read_fd(int fd, const char *path, char **data, size_t *len, char *err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return fail(err, "cannot stat store %s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail(err, "store %s is not a regular file", path);
+  if (st.st_uid != geteuid())
+    return fail(err, "store %s belongs to another user (uid %ld)", path, (long)st.st_uid);
+  if (st.st_mode & 077)
+    return fail(err, "store %s is open to other users (mode %03o): run chmod 600 %s", path,
+                (unsigned)(st.st_mode & 0777), path);
+  if (st.st_size > AS_MAX_SIZE)
+    return fail(err, "store %s is larger than %d bytes", path, AS_MAX_SIZE);
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (buf == NULL) return fail(err, "out of memory reading store %s", path);
+  size_t got = 0;
+  while (got < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      free(buf);
+      return fail(err, "cannot read store %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
+    }
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  *data = buf;
+  *len = got;
+  return 0;
+}
+
 int as_read(const char *path, char **data, size_t *len, char *err) {
   *data = NULL;
   *len = 0;
@@ -65,52 +96,9 @@ int as_read(const char *path, char **data, size_t *len, char *err) {
     if (errno == ELOOP) return fail(err, "store %s is a symbolic link; animo refuses it", path);
     return fail(err, "cannot open store %s: %s", path, strerror(errno));
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    fail(err, "cannot stat store %s: %s", path, strerror(errno));
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fail(err, "store %s is not a regular file", path);
-    goto out;
-  }
-  if (st.st_uid != geteuid()) {
-    fail(err, "store %s belongs to another user (uid %ld)", path, (long)st.st_uid);
-    goto out;
-  }
-  if (st.st_mode & 077) {
-    fail(err, "store %s is open to other users (mode %03o): run chmod 600 %s", path,
-         (unsigned)(st.st_mode & 0777), path);
-    goto out;
-  }
-  if (st.st_size > AS_MAX_SIZE) {
-    fail(err, "store %s is larger than %d bytes", path, AS_MAX_SIZE);
-    goto out;
-  }
-  char *buf = malloc((size_t)st.st_size + 1);
-  if (buf == NULL) {
-    fail(err, "out of memory reading store %s", path);
-    goto out;
-  }
-  size_t got = 0;
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      free(buf);
-      fail(err, "cannot read store %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
-      goto out;
-    }
-    got += (size_t)n;
-  }
-  buf[got] = '\0';
-  *data = buf;
-  *len = got;
+  int rc = read_fd(fd, path, data, len, err);
   close(fd);
-  return 0;
-out:
-  close(fd);
-  return -1;
+  return rc;
 }
 
 /* Creates the folder of `path` and its missing parents, new ones 0700. */
@@ -188,11 +176,15 @@ int as_clear_notes(int fd, char *err) {
   return 0;
 }
 
-int as_read_notes(const char *path, char **data, size_t *len, char *err) {
+int as_read_notes(const char *path, int fd, char **data, size_t *len, char *err) {
   char lock[PATH_MAX];
   if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
     return fail(err, "store path too long");
-  return as_read(lock, data, len, err);
+  if (fd < 0) return as_read(lock, data, len, err);
+  *data = NULL;
+  *len = 0;
+  if (lseek(fd, 0, SEEK_SET) < 0) return fail(err, "cannot read %s: %s", lock, strerror(errno));
+  return read_fd(fd, lock, data, len, err);
 }
 
 /* Removes ".<base>.tmp.*" files in `dir`: writers killed mid-write. */

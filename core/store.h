@@ -40,10 +40,11 @@ void as_unlock(int fd);
  * is sent), written without fsync: they survive a killed process, and a
  * power cut may lose them but never harms the store. With the lock held
  * (`fd` from as_lock), as_note appends `len` bytes and as_clear_notes
- * empties the file. as_read_notes reads them like as_read, lock or not. */
+ * empties the file. as_read_notes reads them like as_read, through `fd`
+ * when the lock is held, else (fd -1) by opening the lock file. */
 int as_note(int fd, const char *data, size_t len, char *err);
 int as_clear_notes(int fd, char *err);
-int as_read_notes(const char *path, char **data, size_t *len, char *err);
+int as_read_notes(const char *path, int fd, char **data, size_t *len, char *err);
 
 /* Replaces the store at `path` with `len` bytes of `data`, atomically and
  * durably. Call with the lock held. With `sweep`, first removes the temp

@@ -70,18 +70,24 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-typedef int reader(const char *path, char **data, size_t *len, char *err);
+/* as_read, or as_read_notes (which reads through the lock when held). */
+typedef int reader(const char *path, int lock_fd, char **data, size_t *len, char *err);
+
+static int read_store(const char *path, int lock_fd, char **data, size_t *len, char *err) {
+  (void)lock_fd;
+  return as_read(path, data, len, err);
+}
 
 /* Pushes what `read` gives: text, false (no file) or nil, message. */
 static int push_read(lua_State *L, reader *read) {
   const char *path;
-  tostore(L, &path);
+  lstore *s = tostore(L, &path);
   char **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
   luaL_setmetatable(L, BOX_MT);
   char err[AS_ERR_SIZE];
   size_t len;
-  if (read(path, box, &len, err) != 0) return pushfail(L, err);
+  if (read(path, s->lock_fd, box, &len, err) != 0) return pushfail(L, err);
   if (*box == NULL) {
     lua_pushboolean(L, 0);
     return 1;
@@ -93,7 +99,7 @@ static int push_read(lua_State *L, reader *read) {
 }
 
 static int f_read(lua_State *L) {
-  return push_read(L, as_read);
+  return push_read(L, read_store);
 }
 
 static int f_notes(lua_State *L) {
