@@ -80,41 +80,53 @@ end
 -- JSON with sorted keys and two-space indents, so the file reads well and
 -- diffs cleanly; each record (webhook, intent) is one line, encoded by
 -- cjson in C, which keeps a big store quick to write. Arrays are tables
--- with a [1]; empty tables are objects.
-local function encode(v, indent, out)
+-- with a [1]; empty tables are objects. Appends to out[n + 1 …] and
+-- returns the new n.
+local function encode(v, indent, out, n)
   if type(v) ~= "table" or (next(v) ~= nil and is_flat(v)) then
-    out[#out + 1] = json(v)
-    return
+    n = n + 1
+    out[n] = json(v)
+    return n
   end
   local inner = indent .. "  "
   if v[1] ~= nil then
-    out[#out + 1] = "["
-    for i, item in ipairs(v) do
-      out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner
-      encode(item, inner, out)
+    local sep = "[\n" .. inner
+    for i = 1, #v do
+      n = n + 1
+      out[n] = sep
+      sep = ",\n" .. inner
+      n = encode(v[i], inner, out, n)
     end
-    out[#out + 1] = "\n" .. indent .. "]"
-    return
+    n = n + 1
+    out[n] = "\n" .. indent .. "]"
+    return n
   end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  if #keys == 0 then
-    out[#out + 1] = "{}"
-    return
+  local keys, count = {}, 0
+  for k in pairs(v) do
+    count = count + 1
+    keys[count] = tostring(k)
+  end
+  n = n + 1
+  if count == 0 then
+    out[n] = "{}"
+    return n
   end
   table.sort(keys)
-  out[#out + 1] = "{"
-  for i, k in ipairs(keys) do
-    out[#out + 1] = (i > 1 and "," or "") .. "\n" .. inner .. json(k) .. ": "
-    encode(v[k], inner, out)
+  local sep = "{\n" .. inner
+  for i = 1, count do
+    local k = keys[i]
+    out[n] = sep .. json(k) .. ": "
+    sep = ",\n" .. inner
+    n = encode(v[k], inner, out, n) + 1
   end
-  out[#out + 1] = "\n" .. indent .. "}"
+  out[n] = "\n" .. indent .. "}"
+  return n
 end
 
 function M.encode(doc)
   local out = {}
-  encode(doc, "", out)
-  out[#out + 1] = "\n"
+  local n = encode(doc, "", out, 0)
+  out[n + 1] = "\n"
   return table.concat(out)
 end
 
