@@ -1,8 +1,9 @@
 /*
  * fuzz_store.c — libFuzzer target for the store loader: the input becomes
- * a store file (0600) read by store.c and animo.store, then listed by a
- * client. Nothing may crash or raise; a store that loads must survive a
- * write and load again unchanged.
+ * a store file (0600) and, after its first NUL byte if any, the notes in
+ * its lock file; read by store.c and animo.store, then listed by a client.
+ * Nothing may crash or raise; a store that loads must survive a write and
+ * load again unchanged.
  */
 #include <fcntl.h>
 #include <lauxlib.h>
@@ -16,7 +17,12 @@
 #include "fuzz_lua.h"
 
 static lua_State *L;
-static char path[64];
+static char path[64], lock_path[80];
+
+static void write_file(const char *name, const uint8_t *data, size_t size) {
+  int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0) abort();
+}
 
 static const char *CHECK =
     "local animo = require 'animo'\n"
@@ -57,13 +63,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   char dir[] = "/tmp/animo-fuzz-XXXXXX";
   if (mkdtemp(dir) == NULL) abort();
   snprintf(path, sizeof path, "%s/store.json", dir);
+  snprintf(lock_path, sizeof lock_path, "%s.lock", path);
   L = fuzz_lua_state(CHECK);
   return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) != 0) abort();
+  const uint8_t *nul = memchr(data, 0, size);
+  size_t store_size = nul ? (size_t)(nul - data) : size;
+  write_file(path, data, store_size);
+  write_file(lock_path, data + store_size + (nul != NULL), size - store_size - (nul != NULL));
   lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.check");
   lua_pushstring(L, path);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
