@@ -218,9 +218,14 @@ static int pmain(lua_State *L) {
     return 0;
   }
   luaL_checkversion(L);
+  /* As lua.c: no collection while the libraries load, then generational
+   * mode, which suits the short-lived tables of each request. */
+  lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
   animo_openlibs(L);
   createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
   if (flags & HAS_V) {
     printf("animo %s (%s)\n", ANIMO_VERSION, LUA_RELEASE);
     fflush(stdout);
