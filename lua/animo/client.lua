@@ -359,20 +359,19 @@ function Client:resolve(target)
   return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
 end
 
---- Notes the intent of an attach about to be sent (see animo.store);
--- does nothing without a store. Returns whether one for that name was
--- pending already, or nil, err. Inside a task it never waits for a lock
--- another process holds: it sleeps as a timer and tries again.
+--- Notes the intent of an attach about to be sent, as a light change (see
+-- animo.store); does nothing without a store. Returns whether one for that
+-- name was pending already, or nil, err.
 -- @local
 function Client:note_intent(intent)
   if not self.store then return nil, self.store_problem end
-  local give_up = core.now() + self.deadline
-  while true do
-    local inside = task.current() ~= nil
-    local had, err, busy = self.store:note(inside and 0 or self.deadline, self.base_url, self.company, intent)
-    if not (busy and inside) or core.now() >= give_up then return had, err end
-    task.sleep(0.005)
-  end
+  local base_url, company = self.base_url, self.company
+  return task.store_change(self.store, self.deadline, function(doc)
+    local pending = store.account(doc, base_url, company, true).pending
+    if pending[intent.name] then return true, "" end
+    pending[intent.name] = intent  -- seen by the rest of a batch, kept by a full write
+    return false, store.note_line(base_url, company, intent)
+  end, true)
 end
 
 --- Runs fn(account) under the store lock for this client's base_url and

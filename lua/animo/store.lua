@@ -212,7 +212,7 @@ end
 --- Reads the whole document, without a lock: a replace is atomic, so a
 -- reader sees the old or the new file, never a mix. A missing file is an
 -- empty store. The intents noted in the lock file are in its pending.
--- Returns doc, nil, whether there were notes; or nil, err.
+-- Returns doc, nil, whether there were notes, the file's size; or nil, err.
 function Store:load()
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
@@ -236,7 +236,7 @@ function Store:load()
   notes, msg = self.file:notes()
   if notes == nil then return nil, store_error(msg) end
   if notes then fold_notes(doc, notes) end
-  return doc, nil, notes and notes ~= ""
+  return doc, nil, notes and notes ~= "", text and #text or 0
 end
 
 --- The text of `doc`, or nil, err.
@@ -247,30 +247,49 @@ local function encode_doc(self, doc)
   return nil, store_error(("store %s cannot be written back (%s); it is unchanged"):format(self.path, tostring(text)))
 end
 
+--- Writes `doc` back (durably) and clears the notes, which it holds now
+-- when `noted`. Returns nil or an error.
+local function write_back(self, doc, noted)
+  local text, err = encode_doc(self, doc)
+  if not text then return err end
+  local done, msg = self.file:replace(text)
+  if done and noted then done, msg = self.file:clear_notes() end
+  if not done then return store_error(msg) end
+end
+
+--- Adds note `lines` to the lock file once a store of `size` bytes with
+-- them could be saved. Returns nil or an error.
+local function add_notes(self, size, lines)
+  if lines == nil or lines == "" then return nil end
+  local done, msg = self.file:check_room(size + #lines + 512)  -- the record is a little longer
+  if done then done, msg = self.file:note(lines) end
+  if not done then return store_error(msg) end
+end
+
 --- Read-modify-write under the lock: fn(doc) edits doc in place; the
 -- result, with the notes folded in, is written back and the notes cleared.
+-- A `light` change writes no document: fn returns its value and note lines
+-- (M.note_line, or ""), which are added to the lock file without fsync
+-- once the store could take a write with them (see core.store check_room).
 -- Waits for the lock at most `wait` seconds. Returns fn's value (true if
 -- none), or nil, err, busy with the file unchanged (busy: another process
 -- held the lock all along).
-function Store:change(wait, fn)
+function Store:change(wait, fn, light)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
-  local doc, err, noted = self:load()
+  local doc, err, noted, size = self:load()
   local result
   if doc then
-    local ok, r = pcall(fn, doc)
+    local ok, r, lines = pcall(fn, doc)
     if not ok then
       self.file:unlock()
       error(r, 0)  -- a bug in the caller: keep its traceback message
     end
     result = r
-    local text
-    text, err = encode_doc(self, doc)
-    if text then
-      local done
-      done, msg = self.file:replace(text)
-      if done and noted then done, msg = self.file:clear_notes() end
-      if not done then err = store_error(msg) end
+    if light then
+      err = add_notes(self, size, lines)
+    else
+      err = write_back(self, doc, noted)
     end
   end
   self.file:unlock()
@@ -279,37 +298,10 @@ function Store:change(wait, fn)
   return result
 end
 
---- Notes `intent` ({ name, url, events, started_at }) of an attach about to
--- be sent, for `base_url` and `company`, unless that name is pending
--- already, once the store could take its record (see core.store check_room).
--- Waits for the lock at most `wait` seconds. Returns whether it was
--- pending, or nil, err, busy.
-function Store:note(wait, base_url, company, intent)
-  local locked, msg, busy = self.file:lock(wait)
-  if not locked then return nil, store_error(msg), busy end
-  local doc, err = self:load()
-  local had
-  if doc then
-    local pending = M.account(doc, base_url, company, true).pending
-    had = pending[intent.name] ~= nil
-    if not had then
-      -- An attach is not sent when its record could not be saved (no
-      -- permission, no room); the record takes about as much as the intent.
-      pending[intent.name] = intent
-      local text, done
-      text, err = encode_doc(self, doc)
-      if text then
-        done, msg = self.file:check_room(#text + 256)
-        if done then
-          done, msg = self.file:note(cjson.encode{ base_url = base_url, company = company, intent = intent } .. "\n")
-        end
-        if not done then err = store_error(msg) end
-      end
-    end
-  end
-  self.file:unlock()
-  if err then return nil, err end
-  return had
+--- The note line of an attach intent for `base_url` and `company` (see
+-- fold_notes): what a light change adds to the lock file.
+function M.note_line(base_url, company, intent)
+  return cjson.encode{ base_url = base_url, company = company, intent = intent } .. "\n"
 end
 
 --- What a diagnosis needs to know of the store, without changing it:

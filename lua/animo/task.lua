@@ -142,33 +142,38 @@ function M.sleep(seconds)
   coroutine.yield(WAIT)
 end
 
---- store:change(wait, fn), for the client. Inside a task the change joins
--- the other tasks' changes to the same store: one locked write for all at
--- the end of the poll, which never waits for the lock (while another
--- process holds it, the write is tried again each poll until `wait` ends).
-function M.store_change(st, wait, fn)
+--- store:change(wait, fn, light), for the client. Inside a task the change
+-- joins the other tasks' changes to the same store: one locked write for
+-- all at the end of the poll (light only when all of them are), which never
+-- waits for the lock (while another process holds it, the write is tried
+-- again each poll until `wait` ends).
+function M.store_change(st, wait, fn, light)
   local task = M.current()
-  if not task then return st:change(wait, fn) end
+  if not task then return st:change(wait, fn, light) end
   local batch = writes[st.path]
   if not batch then
     batch = { store = st, items = {} }
     writes[st.path] = batch
   end
-  batch.items[#batch.items + 1] = { fn = fn, task = task, give_up = core.now() + wait }
+  batch.items[#batch.items + 1] = { fn = fn, light = light, task = task, give_up = core.now() + wait }
   return select(2, coroutine.yield(WAIT))
 end
 
 -- Makes the batched store writes; each task gets its own copy of an error.
 local function flush()
   for path, batch in pairs(writes) do
-    local results = {}
+    local results, light = {}, true
+    for _, item in ipairs(batch.items) do light = light and item.light end
     local ok, err, busy = batch.store:change(0, function(doc)
+      local lines = {}
       for i, item in ipairs(batch.items) do
-        local r = item.fn(doc)
+        local r, line = item.fn(doc)
         if r == nil then r = true end
         results[i] = r
+        lines[#lines + 1] = line
       end
-    end)
+      return true, table.concat(lines)
+    end, light)
     local keep = {}
     for i, item in ipairs(batch.items) do
       if ok then
