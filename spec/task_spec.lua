@@ -14,6 +14,10 @@ local function client(extra)
   return animo.client(emu:options(extra))
 end
 
+-- The longest poll a frame may see: a sanity bound, ten times wider under
+-- valgrind (which runs everything some fifty times slower).
+local LONGEST_POLL = os.getenv("ANIMO_UNDER_VALGRIND") and 1 or 0.1
+
 local function spec(name)
   return { name = name, url = "https://t.example/" .. name, events = { "lead-created" } }
 end
@@ -103,7 +107,7 @@ describe("tasks", function()
     local elapsed = core.now() - t0
     for _, t in ipairs(tasks) do assert.is_string(t:result()) end
     assert.is_true(elapsed < 16 * 0.2 / 2, ("16 attaches at 200 ms took %.2f s"):format(elapsed))
-    assert.is_true(longest < 0.1, ("a poll took %.1f ms"):format(longest * 1000))
+    assert.is_true(longest < LONGEST_POLL, ("a poll took %.1f ms"):format(longest * 1000))
     local list = assert(c:webhooks())
     assert.equal(16, #list)
     for _, wh in ipairs(list) do assert.equal("attached", wh.status) end
@@ -129,7 +133,7 @@ describe("tasks", function()
     local longest, polls = frame_loop()
     assert.equal("later", t:result())
     assert.is_true(core.now() - t0 >= 1)
-    assert.is_true(longest < 0.1, ("a poll took %.1f ms"):format(longest * 1000))
+    assert.is_true(longest < LONGEST_POLL, ("a poll took %.1f ms"):format(longest * 1000))
     assert.is_true(polls > 50)  -- the host kept its frames going meanwhile
   end)
 
@@ -158,7 +162,7 @@ describe("tasks", function()
     local t = animo.spawn(function() return assert(client():attach(spec("locked"))).name end)
     local longest = frame_loop()
     assert.equal("locked", t:result())
-    assert.is_true(longest < 0.1, ("a poll took %.1f ms"):format(longest * 1000))
+    assert.is_true(longest < LONGEST_POLL, ("a poll took %.1f ms"):format(longest * 1000))
     helper.rmtree(dir)
   end)
 
