@@ -162,7 +162,16 @@ void as_unlock(int fd) {
   if (fd >= 0) close(fd); /* closing the descriptor releases the flock */
 }
 
-static int write_all(int fd, const char *data, size_t len);
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
 
 int as_note(int fd, const char *data, size_t len, char *err) {
   if (lseek(fd, 0, SEEK_END) < 0 || write_all(fd, data, len) != 0)
@@ -200,17 +209,6 @@ static void remove_stale_temps(const char *dir, const char *base) {
     if (strncmp(e->d_name, prefix, (size_t)plen) == 0) unlinkat(dfd, e->d_name, 0);
   }
   closedir(d);
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 int as_check_room(const char *path, size_t len, char *err) {

@@ -29,8 +29,8 @@ int as_read(const char *path, char **data, size_t *len, char *err);
 /* Takes the exclusive lock for the store at `path` (lock file path.lock,
  * 0600), waiting at most `wait_ms`; creates the folder of `path` and its
  * missing parents (new ones 0700) when needed. On success *fd holds the
- * lock. Returns
- * 1 (with a message) when another process still holds it after the wait. */
+ * lock. Returns 1 (with a message) when another process still holds it
+ * after the wait. */
 int as_lock(const char *path, long wait_ms, int *fd, char *err);
 
 /* Releases a lock taken by as_lock. */
