@@ -175,6 +175,24 @@ describe("store contents", function()
     assert.is_true(c:detach("CRM sync"))  -- works with the new token
   end)
 
+  it("keeps what other writers saved between two changes of one client", function()
+    local a, b = client(), client()
+    assert(a:attach(SPEC))                           -- a's next change may reuse what it wrote…
+    assert(b:attach{ name = "B", url = "https://b.example/", events = { "lead-created" } })
+    local f = assert(io.open(emu.store_path, "r+"))  -- …unless the file changed, even by one byte
+    local text = f:read("a")
+    f:seek("set", 0)
+    local edited, n = text:gsub("https://b%.example/", "https://c.example/")
+    assert.equal(1, n)
+    f:write(edited)
+    f:close()
+    assert(a:update("CRM sync", { url = "https://v2.example/" }))
+    local hooks = account(stored_doc()).webhooks
+    local urls = {}
+    for _, rec in pairs(hooks) do urls[rec.name] = rec.url end
+    assert.same({ ["CRM sync"] = "https://v2.example/", B = "https://c.example/" }, urls)
+  end)
+
   it("says clearly when a webhook is unknown to the store", function()
     local _, err = client():update("nobody", { url = "https://x.example/" })
     assert.equal("validation", err.kind)

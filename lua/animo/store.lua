@@ -209,13 +209,8 @@ local function fold_notes(doc, text)
   end
 end
 
---- Reads the whole document, without a lock: a replace is atomic, so a
--- reader sees the old or the new file, never a mix. A missing file is an
--- empty store. The intents noted in the lock file are in its pending.
--- Returns doc, nil, whether there were notes, the file's size; or nil, err.
-function Store:load()
-  local text, msg = self.file:read()
-  if text == nil then return nil, store_error(msg) end
+--- The document in `text` (false: no file yet), checked; or nil, err.
+local function parse(self, text)
   local ok, doc = true, { animo_store = FORMAT, servers = {} }
   if text then ok, doc = pcall(cjson.decode, text) end
   if not ok or not is_object(doc) then
@@ -231,6 +226,28 @@ function Store:load()
   if where then
     return nil, store_error(("store %s has something unexpected at %s; animo will not overwrite it: fix or move it")
       :format(self.path, where))
+  end
+  return doc
+end
+
+--- Reads the whole document, without a lock: a replace is atomic, so a
+-- reader sees the old or the new file, never a mix. A missing file is an
+-- empty store. The intents noted in the lock file are in its pending.
+-- `own` (a change, under the lock) takes the document this handle last
+-- wrote when the file still holds exactly that text, instead of parsing
+-- it again. Returns doc, nil, whether there were notes, the file's size;
+-- or nil, err.
+function Store:load(own)
+  local text, msg = self.file:read()
+  if text == nil then return nil, store_error(msg) end
+  local doc, err
+  local written = self.written
+  if own then self.written = nil end  -- the caller is about to change it
+  if own and written and written.text == text then
+    doc = written.doc
+  else
+    doc, err = parse(self, text)
+    if not doc then return nil, err end
   end
   local notes
   notes, msg = self.file:notes()
@@ -255,6 +272,7 @@ local function write_back(self, doc, noted)
   local done, msg = self.file:replace(text)
   if done and noted then done, msg = self.file:clear_notes() end
   if not done then return store_error(msg) end
+  self.written = { text = text, doc = doc }
 end
 
 --- Adds note `lines` to the lock file once a store of `size` bytes with
@@ -277,7 +295,7 @@ end
 function Store:change(wait, fn, light)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
-  local doc, err, noted, size = self:load()
+  local doc, err, noted, size = self:load(true)
   local result
   if doc then
     local ok, r, lines = pcall(fn, doc)
