@@ -77,6 +77,19 @@ local function json(v)
   return table.concat(parts)
 end
 
+-- The JSON of object keys, which repeat from one write to the next (a
+-- string's JSON never changes; the memo is emptied when it grows large).
+local key_json, keys_memoised = {}, 0
+local function key(k)
+  local s = key_json[k]
+  if not s then
+    if keys_memoised >= 4096 then key_json, keys_memoised = {}, 0 end
+    s = json(k)
+    key_json[k], keys_memoised = s, keys_memoised + 1
+  end
+  return s
+end
+
 -- JSON with sorted keys and two-space indents, so the file reads well and
 -- diffs cleanly; each record (webhook, intent) is one line, encoded by
 -- cjson in C, which keeps a big store quick to write. Arrays are tables
@@ -115,7 +128,7 @@ local function encode(v, indent, out, n)
   local sep = "{\n" .. inner
   for i = 1, count do
     local k = keys[i]
-    out[n] = sep .. json(k) .. ": "
+    out[n] = sep .. key(k) .. ": "
     sep = ",\n" .. inner
     n = encode(v[k], inner, out, n) + 1
   end
