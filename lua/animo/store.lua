@@ -80,7 +80,7 @@ end
 -- The JSON of object keys, which repeat from one write to the next (a
 -- string's JSON never changes; the memo is emptied when it grows large).
 local key_json, keys_memoised = {}, 0
-local function key(k)
+local function key_text(k)
   local s = key_json[k]
   if not s then
     if keys_memoised >= 4096 then key_json, keys_memoised = {}, 0 end
@@ -128,7 +128,7 @@ local function encode(v, indent, out, n)
   local sep = "{\n" .. inner
   for i = 1, count do
     local k = keys[i]
-    out[n] = sep .. key(k) .. ": "
+    out[n] = sep .. key_text(k) .. ": "
     sep = ",\n" .. inner
     n = encode(v[k], inner, out, n) + 1
   end
