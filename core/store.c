@@ -56,8 +56,10 @@ static int split(const char *path, char dir[PATH_MAX], const char **base, char *
 }
 
 /* Reads the whole regular file open on `fd` (named `path` in messages) into
- * a malloc'd buffer, after the checks as_read promises. */
-static int read_fd(int fd, const char *path, char **data, size_t *len, char *err) {
+ * a malloc'd buffer, after the checks as_read promises. With `shrink_ok`,
+ * a file cut short while being read (notes emptied by a writer) gives what
+ * was read instead of an error. */
+static int read_fd(int fd, const char *path, int shrink_ok, char **data, size_t *len, char *err) {
   struct stat st;
   if (fstat(fd, &st) != 0) return fail(err, "cannot stat store %s: %s", path, strerror(errno));
   if (!S_ISREG(st.st_mode)) return fail(err, "store %s is not a regular file", path);
@@ -74,6 +76,7 @@ static int read_fd(int fd, const char *path, char **data, size_t *len, char *err
   while (got < (size_t)st.st_size) {
     ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && shrink_ok) break;
     if (n <= 0) {
       free(buf);
       return fail(err, "cannot read store %s: %s", path, n < 0 ? strerror(errno) : "file shrank");
@@ -86,7 +89,8 @@ static int read_fd(int fd, const char *path, char **data, size_t *len, char *err
   return 0;
 }
 
-int as_read(const char *path, char **data, size_t *len, char *err) {
+/* as_read, passing `shrink_ok` to read_fd. */
+static int read_path(const char *path, int shrink_ok, char **data, size_t *len, char *err) {
   *data = NULL;
   *len = 0;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | NOATIME);
@@ -96,9 +100,13 @@ int as_read(const char *path, char **data, size_t *len, char *err) {
     if (errno == ELOOP) return fail(err, "store %s is a symbolic link; animo refuses it", path);
     return fail(err, "cannot open store %s: %s", path, strerror(errno));
   }
-  int rc = read_fd(fd, path, data, len, err);
+  int rc = read_fd(fd, path, shrink_ok, data, len, err);
   close(fd);
   return rc;
+}
+
+int as_read(const char *path, char **data, size_t *len, char *err) {
+  return read_path(path, 0, data, len, err);
 }
 
 /* Creates the folder of `path` and its missing parents, new ones 0700. */
@@ -179,8 +187,8 @@ int as_note(int fd, const char *data, size_t len, char *err) {
   return 0;
 }
 
-int as_clear_notes(int fd, char *err) {
-  if (ftruncate(fd, 0) != 0)
+int as_clear_notes(int fd, const char *header, size_t len, char *err) {
+  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0 || write_all(fd, header, len) != 0)
     return fail(err, "cannot empty the store's lock file: %s", strerror(errno));
   return 0;
 }
@@ -189,11 +197,11 @@ int as_read_notes(const char *path, int fd, char **data, size_t *len, char *err)
   char lock[PATH_MAX];
   if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
     return fail(err, "store path too long");
-  if (fd < 0) return as_read(lock, data, len, err);
+  if (fd < 0) return read_path(lock, 1, data, len, err);
   *data = NULL;
   *len = 0;
   if (lseek(fd, 0, SEEK_SET) < 0) return fail(err, "cannot read %s: %s", lock, strerror(errno));
-  return read_fd(fd, lock, data, len, err);
+  return read_fd(fd, lock, 0, data, len, err);
 }
 
 /* Removes ".<base>.tmp.*" files in `dir`: writers killed mid-write. */
@@ -218,6 +226,8 @@ int as_check_room(const char *path, size_t len, char *err) {
   if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0)
     return fail(err, "cannot save store %s: its folder is not writable (%s)", path,
                 strerror(errno));
+  if (len > AS_MAX_SIZE)
+    return fail(err, "cannot save store %s: it would grow past %d bytes", path, AS_MAX_SIZE);
   struct rlimit fsize;
   if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
       fsize.rlim_cur < (rlim_t)len)

@@ -252,7 +252,7 @@ describe("attach outcome unknown", function()
     assert.is_truthy(helper.wait_for(function() return helper.read_file(dir .. "/out") == "timeout\n" end, 10))
     -- Timed out: the intent is in the store itself and the note is gone.
     assert.equal("slow", account(stored_doc()).pending.slow.name)
-    assert.equal("", helper.read_file(emu.store_path .. ".lock"))
+    assert.matches("^{\"notes\":\"%x+\"}\n$", helper.read_file(emu.store_path .. ".lock"))  -- cleared
     helper.rmtree(dir)
   end)
 
@@ -287,7 +287,37 @@ describe("attach outcome unknown", function()
     assert.same({}, client():webhooks())
     assert(client():attach(SPEC))
     assert.equal("attached", client():webhooks()[1].status)
-    assert.equal("", helper.read_file(emu.store_path .. ".lock"))
+    assert.matches("^{\"notes\":\"%x+\"}\n$", helper.read_file(emu.store_path .. ".lock"))  -- cleared
+  end)
+
+  it("does not fold in again notes whose clearing never reached the disk, and notes after a torn line", function()
+    local store = require "animo.store"
+    local base, company = emu.base_url, emu.fixtures.companies.pro
+    local intent = { name = "w", url = "https://w.example/", events = { "lead-created" }, started_at = "2026-12-03T00:00:00+00:00" }
+    local function note(st)
+      local _, err = st:change(5, function() return false, store.note_line(base, company, intent) end, true)
+      assert.is_nil(err)
+    end
+    local st = store.open(emu.store_path)
+    note(st)
+    local uncleared = helper.read_file(emu.store_path .. ".lock")
+    assert(st:change(5, function(doc)                -- the attach settles: the note is folded in
+      local acct = store.account(doc, base, company, true)
+      acct.pending.w = nil
+      acct.webhooks.id1 = { id = "id1", name = "w", url = intent.url, events = intent.events, token = "t-12345678" }
+    end))
+    local f = assert(io.open(emu.store_path .. ".lock", "w"))  -- as if the clear was lost
+    f:write(uncleared)
+    f:close()
+    local doc = assert(store.open(emu.store_path):load())
+    assert.is_nil(store.account(doc, base, company).pending.w)
+    f = assert(io.open(emu.store_path .. ".lock", "a"))  -- a torn line, then a new note
+    f:write('{"base_url":"x","comp')
+    f:close()
+    intent.name = "after"
+    note(store.open(emu.store_path))
+    doc = assert(store.open(emu.store_path):load())
+    assert.equal("after", store.account(doc, base, company).pending.after.name)
   end)
 
   it("keeps the intent when a re-attach finds the name taken, and settles it when one succeeds", function()

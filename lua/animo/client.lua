@@ -306,7 +306,7 @@ function Client:attach(spec)
     id = obj.id, token = obj.token,
     name = str(obj.name, name),
     url = str(obj.url, url),
-    events = strlist(obj.events) or events,
+    events = strlist(obj.events) or copy_list(events),  -- events also sits in the intent
     created_at = str(obj.created_at),
   }
   local _, store_err = self:edit_account(function(acct)

@@ -208,12 +208,29 @@ local function misshapen(doc)
   return nil
 end
 
---- Adds the intents noted in the lock file to `doc`'s pending, where their
--- names are not pending already. A line that does not parse (one being
--- written, or left torn by a power cut) is skipped: notes are hints.
+-- The lock file's notes start with a header line naming them; a document
+-- that has folded them in says so (notes_folded = "NAME:BYTES"), so notes a
+-- writer could not clear (killed, or a power cut undoing the clear) are
+-- not folded in again after their attach settled.
+local function notes_name(text)
+  return text:match('^{"notes":"(%x+)"}\n') or ""
+end
+
+local function folded_upto(doc, text)
+  local name, upto = tostring(doc.notes_folded):match("^(%x*):(%d+)$")
+  if name ~= nil and name == notes_name(text) then return tonumber(upto) end
+  return 0
+end
+
+--- Adds the intents noted in the lock file `text` to `doc`'s pending, past
+-- what it has folded in already and where their names are not pending. A
+-- line that does not parse (one being written, or left torn by a power
+-- cut) is skipped: notes are hints.
 local function fold_notes(doc, text)
-  for line in text:gmatch("([^\n]*)\n") do
-    local ok, note = pcall(cjson.decode, line)
+  local from = folded_upto(doc, text)
+  for at, line in text:gmatch("()([^\n]*)\n") do
+    local ok, note = at > from, nil
+    if ok then ok, note = pcall(cjson.decode, line) end
     if ok and is_object(note) and type(note.base_url) == "string" and type(note.company) == "string"
        and not bad_record(note.intent) and note.intent.id == nil and note.intent.token == nil then
       local pending = M.account(doc, note.base_url, note.company, true).pending
@@ -248,8 +265,8 @@ end
 -- empty store. The intents noted in the lock file are in its pending.
 -- `own` (a change, under the lock) takes the document this handle last
 -- wrote when the file still holds exactly that text, instead of parsing
--- it again. Returns doc, nil, whether there were notes, the file's size;
--- or nil, err.
+-- it again. Returns doc, nil, the notes' text ("" for none), the file's
+-- size; or nil, err.
 function Store:load(own)
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
@@ -265,8 +282,9 @@ function Store:load(own)
   local notes
   notes, msg = self.file:notes()
   if notes == nil then return nil, store_error(msg) end
-  if notes then fold_notes(doc, notes) end
-  return doc, nil, notes and notes ~= "", text and #text or 0
+  notes = notes or ""
+  fold_notes(doc, notes)
+  return doc, nil, notes, text and #text or 0
 end
 
 --- The text of `doc`, or nil, err.
@@ -277,22 +295,29 @@ local function encode_doc(self, doc)
   return nil, store_error(("store %s cannot be written back (%s); it is unchanged"):format(self.path, tostring(text)))
 end
 
---- Writes `doc` back (durably) and clears the notes, which it holds now
--- when `noted`. Returns nil or an error.
-local function write_back(self, doc, noted)
+--- Writes `doc` back (durably), saying it holds the `notes`, then clears
+-- them under a new name. Returns nil or an error.
+local function write_back(self, doc, notes)
+  local noted = notes:find("\n", 1, true) ~= nil
+  if noted then doc.notes_folded = ("%s:%d"):format(notes_name(notes), #notes) end
   local text, err = encode_doc(self, doc)
   if not text then return err end
   local done, msg = self.file:replace(text)
-  if done and noted then done, msg = self.file:clear_notes() end
   if not done then return store_error(msg) end
   self.written = { text = text, doc = doc }
+  if noted then
+    -- A failure leaves notes the document says it holds: harmless.
+    self.file:clear_notes(('{"notes":"%08x%08x"}\n'):format(math.random(0, 0xffffffff), math.random(0, 0xffffffff)))
+  end
 end
 
---- Adds note `lines` to the lock file once a store of `size` bytes with
--- them could be saved. Returns nil or an error.
-local function add_notes(self, size, lines)
+--- Adds note `lines` to the lock file, after `notes`, once a store of
+-- `size` bytes with the notes and the records they will become could be
+-- saved. Returns nil or an error.
+local function add_notes(self, notes, size, lines)
   if lines == nil or lines == "" then return nil end
-  local done, msg = self.file:check_room(size + #lines + 512)  -- the record is a little longer
+  if notes ~= "" and notes:sub(-1) ~= "\n" then lines = "\n" .. lines end  -- after a torn line
+  local done, msg = self.file:check_room(size + #notes + 2 * #lines + 512)
   if done then done, msg = self.file:note(lines) end
   if not done then return store_error(msg) end
 end
@@ -308,7 +333,7 @@ end
 function Store:change(wait, fn, light)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
-  local doc, err, noted, size = self:load(true)
+  local doc, err, notes, size = self:load(true)
   local result
   if doc then
     local ok, r, lines = pcall(fn, doc)
@@ -318,9 +343,9 @@ function Store:change(wait, fn, light)
     end
     result = r
     if light then
-      err = add_notes(self, size, lines)
+      err = add_notes(self, notes, size, lines)
     else
-      err = write_back(self, doc, noted)
+      err = write_back(self, doc, notes)
     end
   end
   self.file:unlock()
@@ -344,9 +369,11 @@ function Store:probe()
     local _, err = self:load()
     info.problem = err and err.message
   end
-  local locked, _, busy = self.file:lock(0)
-  if locked then self.file:unlock() end
-  info.locked = busy == true
+  if info.exists then  -- a lock would make the folders
+    local locked, _, busy = self.file:lock(0)
+    if locked then self.file:unlock() end
+    info.locked = busy == true
+  end
   return info
 end
 

@@ -115,6 +115,7 @@ end
 --- Resets all state; returns the fixtures (tokens and companies).
 function Emulator:reset()
   os.remove(self.store_path)
+  os.remove(self.store_path .. ".lock")  -- and its notes
   self.fixtures = self:call("POST", "/reset", {})
   return self.fixtures
 end
