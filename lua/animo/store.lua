@@ -2,7 +2,7 @@
 -- after attach (Animo shows it once and cannot list webhooks).
 --
 -- One JSON document a person can read:
---   { "animo_store": 1,
+--   { "animo_store": 1, "notes_folded": "NAME:BYTES",
 --     "servers": { BASE_URL: { "access_token": "…",
 --       "companies": { COMPANY: {
 --         "webhooks": { ID: { id, name, url, events, created_at, token } },
@@ -13,7 +13,8 @@
 -- without fsync, which costs no disk flush and cannot harm the store (see
 -- core/store.h). Reads see the notes as pending; the next change folds them
 -- into the document, so the record written when the answer comes settles
--- the intent, and a failed attach makes its intent durable.
+-- the intent, and a failed attach makes its intent durable ("notes_folded"
+-- says which notes the document holds already).
 --
 -- core.store (C) makes every change atomic, durable and serialised between
 -- processes; this module decides paths and the document's shape.
