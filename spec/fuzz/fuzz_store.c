@@ -51,6 +51,7 @@ static const char *CHECK =
     "  if ok then\n"
     "    local again = assert(st:load(), 'a store animo wrote does not load')\n"
     "    store.account(doc, 'https://h.example/api/v1', 'c', true)\n"
+    "    doc.notes_folded, again.notes_folded = nil, nil\n" /* a write records the notes it holds */
     "    assert(same(doc, again), 'a write changed the store')\n"
     "  end\n"
     "end\n";
