@@ -256,26 +256,30 @@ describe("attach outcome unknown", function()
     helper.rmtree(dir)
   end)
 
-  it("writes the store once per attach: the intent costs no fsync", function()
+  it("writes the store once per attach: the intent costs no fsync, and only it empties the lock file", function()
     local dir = helper.tmpdir()
     local path = dir .. "/store.json"
     local code = ([[
       assert(require("animo").client():login("t-1234567"))  -- makes the store
       io.stderr:write("ATTACH\n")
-      assert(require("animo").client():attach{ name = "once", url = "https://o.example/", events = { "lead-created" } })
+      local c = require("animo").client()
+      assert(c:attach{ name = "once", url = "https://o.example/", events = { "lead-created" } })
+      assert(c:update("once", { url = "https://o2.example/" }))
     ]])
     local cmd = ("env ANIMO_BASE_URL=%s ANIMO_CA_FILE=%s ANIMO_COMPANY=%s ANIMO_TOKEN=%s ANIMO_STORE=%s "
-                 .. "strace -f -qq -e trace=fsync,fdatasync,write -e signal=none -o %s/trace %s -e %s > /dev/null 2>&1")
+                 .. "strace -f -qq -e trace=fsync,fdatasync,ftruncate,write -e signal=none -o %s/trace %s -e %s > /dev/null 2>&1")
       :format(emu.base_url, emu.ca_file, emu.fixtures.companies.pro, emu.fixtures.tokens.full, path, dir,
               helper.shell_quote(helper.bin), helper.shell_quote(code))
     assert.is_true(os.execute(cmd))
-    local syncs, started = 0, false
+    local syncs, truncates, started = 0, 0, false
     for line in io.lines(dir .. "/trace") do
       if line:find("ATTACH", 1, true) then started = true end
       if started and line:find("sync(", 1, true) then syncs = syncs + 1 end
+      if started and line:find("ftruncate(", 1, true) then truncates = truncates + 1 end
     end
     assert.is_true(started)
-    assert.equal(2, syncs)  -- the record's file and its folder
+    assert.equal(4, syncs)      -- the record's file and its folder, then the update's
+    assert.equal(1, truncates)  -- the record's write clears the note; the update has none
     helper.rmtree(dir)
   end)
 

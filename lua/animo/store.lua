@@ -217,6 +217,12 @@ local function notes_name(text)
   return text:match('^{"notes":"(%x+)"}\n') or ""
 end
 
+--- Whether the lock file `text` holds notes (lines past its header).
+local function has_notes(text)
+  local name = notes_name(text)
+  return #text > (name == "" and 0 or #name + 13)
+end
+
 local function folded_upto(doc, text)
   local name, upto = tostring(doc.notes_folded):match("^(%x*):(%d+)$")
   if name ~= nil and name == notes_name(text) then return tonumber(upto) end
@@ -299,7 +305,7 @@ end
 --- Writes `doc` back (durably), saying it holds the `notes`, then clears
 -- them under a new name. Returns nil or an error.
 local function write_back(self, doc, notes)
-  local noted = notes:find("\n", 1, true) ~= nil
+  local noted = has_notes(notes)
   if noted then doc.notes_folded = ("%s:%d"):format(notes_name(notes), #notes) end
   local text, err = encode_doc(self, doc)
   if not text then return err end
