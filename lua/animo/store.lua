@@ -213,31 +213,24 @@ end
 -- that has folded them in says so (notes_folded = "NAME:BYTES"), so notes a
 -- writer could not clear (killed, or a power cut undoing the clear) are
 -- not folded in again after their attach settled.
-local function notes_name(text)
-  return text:match('^{"notes":"(%x+)"}\n') or ""
+
+--- The lock file's `text` as { text, name ("" without a header), body (the
+-- byte where the notes start, past the header) }.
+local function read_notes(text)
+  local _, header_end, name = text:find('^{"notes":"(%x+)"}\n')
+  return { text = text, name = name or "", body = (header_end or 0) + 1 }
 end
 
---- Whether the lock file `text` holds notes (lines past its header).
-local function has_notes(text)
-  local name = notes_name(text)
-  return #text > (name == "" and 0 or #name + 13)
-end
-
-local function folded_upto(doc, text)
-  local name, upto = tostring(doc.notes_folded):match("^(%x*):(%d+)$")
-  if name ~= nil and name == notes_name(text) then return tonumber(upto) end
-  return 0
-end
-
---- Adds the intents noted in the lock file `text` to `doc`'s pending, past
+--- Adds the intents in `notes` (see read_notes) to `doc`'s pending, past
 -- what it has folded in already and where their names are not pending. A
 -- line that does not parse (one being written, or left torn by a power
 -- cut) is skipped: notes are hints.
-local function fold_notes(doc, text)
-  local from = folded_upto(doc, text)
-  for at, line in text:gmatch("()([^\n]*)\n") do
-    local ok, note = at > from, nil
-    if ok then ok, note = pcall(cjson.decode, line) end
+local function fold_notes(doc, notes)
+  local from = notes.body
+  local name, upto = tostring(doc.notes_folded):match("^(%x*):(%d+)$")
+  if name == notes.name then from = math.max(from, tonumber(upto) + 1) end
+  for line in notes.text:sub(from):gmatch("([^\n]*)\n") do
+    local ok, note = pcall(cjson.decode, line)
     if ok and is_object(note) and type(note.base_url) == "string" and type(note.company) == "string"
        and not bad_record(note.intent) and note.intent.id == nil and note.intent.token == nil then
       local pending = M.account(doc, note.base_url, note.company, true).pending
@@ -272,8 +265,8 @@ end
 -- empty store. The intents noted in the lock file are in its pending.
 -- `own` (a change, under the lock) takes the document this handle last
 -- wrote when the file still holds exactly that text, instead of parsing
--- it again. Returns doc, nil, the notes' text ("" for none), the file's
--- size; or nil, err.
+-- it again. Returns doc, nil, the notes (see read_notes), the file's size;
+-- or nil, err.
 function Store:load(own)
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
@@ -289,7 +282,7 @@ function Store:load(own)
   local notes
   notes, msg = self.file:notes()
   if notes == nil then return nil, store_error(msg) end
-  notes = notes or ""
+  notes = read_notes(notes or "")
   fold_notes(doc, notes)
   return doc, nil, notes, text and #text or 0
 end
@@ -305,8 +298,8 @@ end
 --- Writes `doc` back (durably), saying it holds the `notes`, then clears
 -- them under a new name. Returns nil or an error.
 local function write_back(self, doc, notes)
-  local noted = has_notes(notes)
-  if noted then doc.notes_folded = ("%s:%d"):format(notes_name(notes), #notes) end
+  local noted = #notes.text >= notes.body
+  if noted then doc.notes_folded = ("%s:%d"):format(notes.name, #notes.text) end
   local text, err = encode_doc(self, doc)
   if not text then return err end
   local done, msg = self.file:replace(text)
@@ -323,8 +316,9 @@ end
 -- saved. Returns nil or an error.
 local function add_notes(self, notes, size, lines)
   if lines == nil or lines == "" then return nil end
-  if notes ~= "" and notes:sub(-1) ~= "\n" then lines = "\n" .. lines end  -- after a torn line
-  local done, msg = self.file:check_room(size + #notes + 2 * #lines + 512)
+  local text = notes.text
+  if text ~= "" and text:sub(-1) ~= "\n" then lines = "\n" .. lines end  -- after a torn line
+  local done, msg = self.file:check_room(size + #text + 2 * #lines + 512)
   if done then done, msg = self.file:note(lines) end
   if not done then return store_error(msg) end
 end
