@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -187,8 +189,19 @@ int as_note(int fd, const char *data, size_t len, char *err) {
   return 0;
 }
 
-int as_clear_notes(int fd, const char *header, size_t len, char *err) {
-  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0 || write_all(fd, header, len) != 0)
+int as_clear_notes(int fd, char *err) {
+  /* A fresh name, so a document that folded the old notes in does not skip
+   * new ones; from getrandom, not the host's rand(). */
+  uint64_t name = 0;
+  if (getrandom(&name, sizeof name, GRND_NONBLOCK) != (ssize_t)sizeof name) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    name = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
+  }
+  char header[40];
+  int len = snprintf(header, sizeof header, "{\"notes\":\"%016llx\"}\n", (unsigned long long)name);
+  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+      write_all(fd, header, (size_t)len) != 0)
     return fail(err, "cannot empty the store's lock file: %s", strerror(errno));
   return 0;
 }

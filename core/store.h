@@ -40,12 +40,13 @@ void as_unlock(int fd);
  * is sent), written without fsync: they survive a killed process, and a
  * power cut may lose them but never harms the store. With the lock held
  * (`fd` from as_lock), as_note appends `len` bytes and as_clear_notes
- * empties the file, leaving only `header`. as_read_notes reads them like
+ * empties the file but for a header naming the notes to come,
+ * {"notes":"<16 hex digits>"} and a newline (animo.store reads it). as_read_notes reads them like
  * as_read, through `fd` when the lock is held, else (fd -1) by opening the
  * lock file; then a file a writer empties meanwhile is read short, not an
  * error. */
 int as_note(int fd, const char *data, size_t len, char *err);
-int as_clear_notes(int fd, const char *header, size_t len, char *err);
+int as_clear_notes(int fd, char *err);
 int as_read_notes(const char *path, int fd, char **data, size_t *len, char *err);
 
 /* Replaces the store at `path` with `len` bytes of `data`, atomically and

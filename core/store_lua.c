@@ -10,7 +10,7 @@
  *   st:replace(text)     -> true | nil, message   (raises unless locked)
  *   st:notes()           -> text of the notes in the lock file | false | nil, message
  *   st:note(text)        -> true | nil, message   (appends; raises unless locked)
- *   st:clear_notes(header) -> true | nil, message (leaves only header; raises unless locked)
+ *   st:clear_notes()     -> true | nil, message   (leaves a new header; raises unless locked)
  *   st:check_room(size)  -> true | nil, message   (could a store that big be saved?)
  *   st:unlock()          -- also close, __gc and __close; safe to repeat
  */
@@ -135,10 +135,8 @@ static int f_check_room(lua_State *L) {
 }
 
 static int f_clear_notes(lua_State *L) {
-  size_t len;
-  const char *header = luaL_checklstring(L, 2, &len);
   char err[AS_ERR_SIZE];
-  if (as_clear_notes(locked_fd(L, "clear_notes"), header, len, err) != 0) return pushfail(L, err);
+  if (as_clear_notes(locked_fd(L, "clear_notes"), err) != 0) return pushfail(L, err);
   lua_pushboolean(L, 1);
   return 1;
 }

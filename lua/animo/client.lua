@@ -359,34 +359,34 @@ function Client:resolve(target)
   return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
 end
 
---- Notes the intent of an attach about to be sent, as a light change (see
--- animo.store); does nothing without a store. Returns whether one for that
--- name was pending already, or nil, err.
+--- Runs fn(account) under the store lock for this client's base_url and
+-- company, as a change of animo.store (`light`: fn also returns note
+-- lines); does nothing without a store. Returns fn's value or nil, err.
+local function change_account(self, fn, light)
+  if not self.store then return nil, self.store_problem end
+  return task.store_change(self.store, self.deadline, function(doc)
+    return fn(store.account(doc, self.base_url, self.company, true))
+  end, light)
+end
+
+--- Notes the intent of an attach about to be sent, as a light change;
+-- does nothing without a store. Returns whether one for that name was
+-- pending already, or nil, err.
 -- @local
 function Client:note_intent(intent)
-  if not self.store then return nil, self.store_problem end
-  local base_url, company = self.base_url, self.company
-  return task.store_change(self.store, self.deadline, function(doc)
-    local pending = store.account(doc, base_url, company, true).pending
-    if pending[intent.name] then return true, "" end
-    pending[intent.name] = intent  -- seen by the rest of a batch, kept by a full write
-    return false, store.note_line(base_url, company, intent)
+  return change_account(self, function(acct)
+    if acct.pending[intent.name] then return true, "" end
+    acct.pending[intent.name] = intent  -- seen by the rest of a batch, kept by a full write
+    return false, store.note_line(self.base_url, self.company, intent)
   end, true)
 end
 
---- Runs fn(account) under the store lock for this client's base_url and
--- company; does nothing without a store. Returns fn's value or nil, err;
--- `failure`, when given, is a format of `...` that says what the failure
--- means for the caller (formatted only when there is one).
+--- change_account for a durable change: `failure`, when given, is a format
+-- of `...` that says what a failure means for the caller (formatted only
+-- when there is one).
 -- @local
 function Client:edit_account(fn, failure, ...)
-  if not self.store then
-    if self.store_problem then return nil, self.store_problem end
-    return nil
-  end
-  local result, err = task.store_change(self.store, self.deadline, function(doc)
-    return fn(store.account(doc, self.base_url, self.company, true))
-  end)
+  local result, err = change_account(self, fn, false)
   if err and failure then
     err.message = ("%s (%s)"):format(failure:format(...), err.message)
   end

@@ -215,7 +215,8 @@ end
 -- not folded in again after their attach settled.
 
 --- The lock file's `text` as { text, name ("" without a header), body (the
--- byte where the notes start, past the header) }.
+-- byte where the notes start, past the header) }. The header is written
+-- by core.store clear_notes.
 local function read_notes(text)
   local _, header_end, name = text:find('^{"notes":"(%x+)"}\n')
   return { text = text, name = name or "", body = (header_end or 0) + 1 }
@@ -307,7 +308,7 @@ local function write_back(self, doc, notes)
   self.written = { text = text, doc = doc }
   if noted then
     -- A failure leaves notes the document says it holds: harmless.
-    self.file:clear_notes(('{"notes":"%08x%08x"}\n'):format(math.random(0, 0xffffffff), math.random(0, 0xffffffff)))
+    self.file:clear_notes()
   end
 end
 
