@@ -183,25 +183,49 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-int as_note(int fd, const char *data, size_t len, char *err) {
-  if (lseek(fd, 0, SEEK_END) < 0 || write_all(fd, data, len) != 0)
-    return fail(err, "cannot note in the store's lock file: %s", strerror(errno));
-  return 0;
-}
+/* {"notes":"<16 hex digits>"} and a newline. */
+#define NOTES_HEADER_LEN 29
 
-int as_clear_notes(int fd, char *err) {
-  /* A fresh name, so a document that folded the old notes in does not skip
-   * new ones; from getrandom, not the host's rand(). */
+/* Writes a header with a fresh name at the start of the lock file, so a
+ * document that folded the old notes in does not skip new ones; the name
+ * is from getrandom, not the host's rand(). */
+static int write_notes_header(int fd) {
   uint64_t name = 0;
   if (getrandom(&name, sizeof name, GRND_NONBLOCK) != (ssize_t)sizeof name) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     name = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
   }
-  char header[40];
-  int len = snprintf(header, sizeof header, "{\"notes\":\"%016llx\"}\n", (unsigned long long)name);
-  if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0 ||
-      write_all(fd, header, (size_t)len) != 0)
+  char header[NOTES_HEADER_LEN + 1];
+  snprintf(header, sizeof header, "{\"notes\":\"%016llx\"}\n", (unsigned long long)name);
+  return pwrite(fd, header, NOTES_HEADER_LEN, 0) == NOTES_HEADER_LEN ? 0 : -1;
+}
+
+static int is_notes_header(const char *h) {
+  if (memcmp(h, "{\"notes\":\"", 10) != 0 || memcmp(h + 26, "\"}\n", 3) != 0) return 0;
+  for (int i = 10; i < 26; i++) {
+    if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f'))) return 0;
+  }
+  return 1;
+}
+
+int as_note(int fd, const char *data, size_t len, char *err) {
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0 || (end == 0 && write_notes_header(fd) != 0) ||
+      lseek(fd, 0, SEEK_END) < 0 || write_all(fd, data, len) != 0)
+    return fail(err, "cannot note in the store's lock file: %s", strerror(errno));
+  return 0;
+}
+
+int as_clear_notes(int fd, char *err) {
+  /* Cut the notes but keep the old header, then rename it in place: a crash
+   * in between leaves the old name with no notes. Cutting to zero instead
+   * would free the file's block, and ext4 flushes a file written after
+   * being cut to zero when it is closed (auto_da_alloc): a disk write per
+   * attach. */
+  char old[NOTES_HEADER_LEN];
+  int in_place = pread(fd, old, sizeof old, 0) == (ssize_t)sizeof old && is_notes_header(old);
+  if (ftruncate(fd, in_place ? NOTES_HEADER_LEN : 0) != 0 || write_notes_header(fd) != 0)
     return fail(err, "cannot empty the store's lock file: %s", strerror(errno));
   return 0;
 }

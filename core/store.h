@@ -41,7 +41,8 @@ void as_unlock(int fd);
  * power cut may lose them but never harms the store. With the lock held
  * (`fd` from as_lock), as_note appends `len` bytes and as_clear_notes
  * empties the file but for a header naming the notes to come,
- * {"notes":"<16 hex digits>"} and a newline (animo.store reads it). as_read_notes reads them like
+ * {"notes":"<16 hex digits>"} and a newline (animo.store reads it; as_note
+ * writes one first in an empty file). as_read_notes reads them like
  * as_read, through `fd` when the lock is held, else (fd -1) by opening the
  * lock file; then a file a writer empties meanwhile is read short, not an
  * error. */
