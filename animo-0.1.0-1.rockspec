@@ -28,8 +28,8 @@ build = {
   type = "builtin",
   modules = {
     ["animo.core"] = {
-      sources = { "core/core_lua.c", "core/http_lua.c", "core/multi_lua.c", "core/store_lua.c",
-                  "core/http.c", "core/store.c" },
+      sources = { "core/core_lua.c", "core/http_lua.c", "core/layout_lua.c", "core/multi_lua.c",
+                  "core/store_lua.c", "core/http.c", "core/store.c" },
       incdirs = { "core", "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
       libraries = { "curl" },

@@ -41,6 +41,9 @@ void multi_open(lua_State *L);
 /* Registers the animo.store metatable; adds `store` (the constructor). */
 void store_open(lua_State *L);
 
+/* Adds `layout` (see layout_lua.c) to the table on top of the stack. */
+void layout_open(lua_State *L);
+
 /* The only symbol animo/core.so exports. */
 ANIMO_API int luaopen_animo_core(lua_State *L);
 

@@ -5,6 +5,7 @@
  *   core.http()        new HTTPS handle (http_lua.c)
  *   core.store(path)   the token-store file and its lock (store_lua.c)
  *   core.multi()       many transfers at once, for tasks (multi_lua.c)
+ *   core.layout(v, shape, each, encode) readable JSON text (layout_lua.c)
  *   core.now()         monotonic seconds, for deadlines
  *   core.sleep(s)      blocks the calling thread for s seconds
  *   core.curl_version() libcurl's version line
@@ -64,6 +65,7 @@ int luaopen_animo_core(lua_State *L) {
   http_open(L);
   store_open(L);
   multi_open(L);
+  layout_open(L);
   lua_pushliteral(L, ANIMO_VERSION);
   lua_setfield(L, -2, "VERSION");
   return 1;

@@ -211,8 +211,8 @@ static int is_notes_header(const char *h) {
 
 int as_note(int fd, const char *data, size_t len, char *err) {
   off_t end = lseek(fd, 0, SEEK_END);
-  if (end < 0 || (end == 0 && write_notes_header(fd) != 0) ||
-      lseek(fd, 0, SEEK_END) < 0 || write_all(fd, data, len) != 0)
+  if (end < 0 || (end == 0 && write_notes_header(fd) != 0) || lseek(fd, 0, SEEK_END) < 0 ||
+      write_all(fd, data, len) != 0)
     return fail(err, "cannot note in the store's lock file: %s", strerror(errno));
   return 0;
 }

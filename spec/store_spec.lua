@@ -569,3 +569,63 @@ describe("bad stores", function()
     os.execute("chmod 700 " .. base .. "/ro; rm -rf " .. base)
   end)
 end)
+
+describe("store layout", function()
+  local store = require "animo.store"
+  local core = require "animo.core"
+
+  it("puts each key of the document's nesting on its own line, sorted, and each record on one line", function()
+    local doc = {
+      animo_store = 1,
+      servers = {
+        ["https://b.example/api/v1"] = {
+          access_token = "tok/1",
+          extra = { list = { 1, 2 } },  -- not animo's: kept, on one line
+          companies = { c1 = { pending = {}, webhooks = { id1 = { url = "https://h.example/x" } } } },
+        },
+        ["https://a.example/api/v1"] = { companies = {} },
+      },
+    }
+    assert.equal(table.concat({
+      '{',
+      '  "animo_store": 1,',
+      '  "servers": {',
+      '    "https://a.example/api/v1": {',
+      '      "companies": {}',
+      '    },',
+      '    "https://b.example/api/v1": {',
+      '      "access_token": "tok/1",',
+      '      "companies": {',
+      '        "c1": {',
+      '          "pending": {},',
+      '          "webhooks": {',
+      '            "id1": {"url":"https://h.example/x"}',
+      '          }',
+      '        }',
+      '      },',
+      '      "extra": {"list":[1,2]}',
+      '    }',
+      '  }',
+      '}',
+      '',
+    }, "\n"), store.encode(doc))
+  end)
+
+  it("sorts keys bytewise and escapes the keys and values JSON needs escaped", function()
+    local doc = { animo_store = 1, servers = { b = {}, B = {}, a = {}, ['q"\\/\n\0\xe2\x82\xac'] = {} },
+                  note = 'back\\slash/ "quoted"\ttab' }
+    local text = store.encode(doc)
+    assert.same(doc, cjson.decode(text))
+    local a, b, upper = text:find('"a"', 1, true), text:find('"b"', 1, true), text:find('"B"', 1, true)
+    assert.is_true(upper < a and a < b)
+    assert.truthy(text:find('"back\\\\slash/ \\"quoted\\"\\ttab"', 1, true))  -- "/" unescaped, "\\" kept
+  end)
+
+  it("raises for a key that is not a string, for what cjson refuses, and for nesting past 32", function()
+    assert.has_error(function() store.encode{ servers = { [1] = {} } } end, "layout: a key is a number")
+    assert.has_error(function() store.encode{ servers = {}, bad = print } end)
+    local shape, deep = {}, {}
+    shape.x, deep.x = shape, deep
+    assert.has_error(function() core.layout(deep, shape, {}, cjson.encode) end, "layout: nested deeper than 32")
+  end)
+end)

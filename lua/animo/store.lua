@@ -48,100 +48,17 @@ function M.path(option)
   return nil, store_error("no store path: set the store option, ANIMO_STORE or HOME")
 end
 
--- True for a table holding no table but arrays of scalars: a record.
-local function is_flat(t)
-  for _, v in pairs(t) do
-    if type(v) == "table" then
-      for _, item in pairs(v) do
-        if type(item) == "table" then return false end
-      end
-      if v[1] == nil then return false end
-    end
-  end
-  return true
-end
-
--- cjson writes "/" as "\/"; it never writes a bare "/", so every "\/" is
--- an escaped slash and can go (URLs read better). Plain finds: a pattern
--- gsub costs a match attempt per character.
-local function json(v)
-  local s = cjson.encode(v)
-  local i = s:find("\\/", 1, true)
-  if not i then return s end
-  local parts, from = {}, 1
-  repeat
-    parts[#parts + 1] = s:sub(from, i - 1)
-    from = i + 1  -- keeps the "/"
-    i = s:find("\\/", from, true)
-  until not i
-  parts[#parts + 1] = s:sub(from)
-  return table.concat(parts)
-end
-
--- The JSON of object keys, which repeat from one write to the next (a
--- string's JSON never changes; the memo is emptied when it grows large).
-local key_json, keys_memoised = {}, 0
-local function key_text(k)
-  local s = key_json[k]
-  if not s then
-    if keys_memoised >= 4096 then key_json, keys_memoised = {}, 0 end
-    s = json(k)
-    key_json[k], keys_memoised = s, keys_memoised + 1
-  end
-  return s
-end
-
--- JSON with sorted keys and two-space indents, so the file reads well and
--- diffs cleanly; each record (webhook, intent) is one line, encoded by
--- cjson in C, which keeps a big store quick to write. Arrays are tables
--- with a [1]; empty tables are objects. Appends to out[n + 1 …] and
--- returns the new n.
-local function encode(v, indent, out, n)
-  if type(v) ~= "table" or (next(v) ~= nil and is_flat(v)) then
-    n = n + 1
-    out[n] = json(v)
-    return n
-  end
-  local inner = indent .. "  "
-  if v[1] ~= nil then
-    local sep = "[\n" .. inner
-    for i = 1, #v do
-      n = n + 1
-      out[n] = sep
-      sep = ",\n" .. inner
-      n = encode(v[i], inner, out, n)
-    end
-    n = n + 1
-    out[n] = "\n" .. indent .. "]"
-    return n
-  end
-  local keys, count = {}, 0
-  for k in pairs(v) do
-    count = count + 1
-    keys[count] = tostring(k)
-  end
-  n = n + 1
-  if count == 0 then
-    out[n] = "{}"
-    return n
-  end
-  table.sort(keys)
-  local sep = "{\n" .. inner
-  for i = 1, count do
-    local k = keys[i]
-    out[n] = sep .. key_text(k) .. ": "
-    sep = ",\n" .. inner
-    n = encode(v[k], inner, out, n) + 1
-  end
-  out[n] = "\n" .. indent .. "}"
-  return n
-end
+-- How the document nests (see core.layout): the objects whose keys go one
+-- per line, sorted, with two-space indents, so the file reads well and
+-- diffs cleanly. shape[k] is the shape of the value at key k, shape[EACH]
+-- that of every value. Any other value (a record, a scalar, a field animo
+-- does not know) is one line of cjson.
+local EACH = {}
+local RECORDS = {}
+local DOC = { servers = { [EACH] = { companies = { [EACH] = { webhooks = RECORDS, pending = RECORDS } } } } }
 
 function M.encode(doc)
-  local out = {}
-  local n = encode(doc, "", out, 0)
-  out[n + 1] = "\n"
-  return table.concat(out)
+  return core.layout(doc, DOC, EACH, cjson.encode)
 end
 
 local Store = { __name = "animo.store" }
