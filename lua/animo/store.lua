@@ -183,8 +183,8 @@ end
 -- empty store. The intents noted in the lock file are in its pending.
 -- `own` (a change, under the lock) takes the document this handle last
 -- wrote when the file still holds exactly that text, instead of parsing
--- it again. Returns doc, nil, the notes (see read_notes), the file's size;
--- or nil, err.
+-- it again. Returns doc, nil, the notes (see read_notes), the file's text
+-- (false: none); or nil, err.
 function Store:load(own)
   local text, msg = self.file:read()
   if text == nil then return nil, store_error(msg) end
@@ -202,7 +202,7 @@ function Store:load(own)
   if notes == nil then return nil, store_error(msg) end
   notes = read_notes(notes or "")
   fold_notes(doc, notes)
-  return doc, nil, notes, text and #text or 0
+  return doc, nil, notes, text
 end
 
 --- The text of `doc`, or nil, err.
@@ -252,7 +252,7 @@ end
 function Store:change(wait, fn, light)
   local locked, msg, busy = self.file:lock(wait)
   if not locked then return nil, store_error(msg), busy end
-  local doc, err, notes, size = self:load(true)
+  local doc, err, notes, text = self:load(true)
   local result
   if doc then
     local ok, r, lines = pcall(fn, doc)
@@ -262,7 +262,11 @@ function Store:change(wait, fn, light)
     end
     result = r
     if light then
-      err = add_notes(self, notes, size, lines)
+      err = add_notes(self, notes, text and #text or 0, lines)
+      -- The file is unchanged, and doc is what it reads as with the notes
+      -- folded in (fn added only what its lines note): the next change
+      -- can skip parsing it.
+      if not err then self.written = { text = text, doc = doc } end
     else
       err = write_back(self, doc, notes)
     end
