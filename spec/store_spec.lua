@@ -99,6 +99,20 @@ describe("store location", function()
     helper.rmtree(dir)
   end)
 
+  it("reports a store path it cannot find the same way on every call", function()
+    local code, out = run_lua([[
+      local wh = assert(require("animo").client{ store = false }:attach{ name = "nowhere", url = "https://n.example/",
+                                                                         events = { "lead-created" } })
+      local c = require("animo").client()
+      local _, e1 = c:update(wh, { url = "https://n1.example/" })
+      local _, e2 = c:update(wh, { url = "https://n2.example/" })
+      print(e1.kind, e1.message == e2.message, e1.message)
+    ]], { HOME = "", ANIMO_STORE = "", XDG_DATA_HOME = "" })
+    assert.equal(0, code)
+    assert.equal('store\ttrue\twebhook "nowhere" was updated but the store could not be: keep its token from the '
+                 .. "returned record (no store path: set the store option, ANIMO_STORE or HOME)\n", out)
+  end)
+
   it("keeps nothing on disk with store = false", function()
     local dir = helper.tmpdir()
     local code, out = run_lua([[

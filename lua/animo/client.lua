@@ -257,6 +257,28 @@ local function store_record(wh)
            created_at = wh.created_at, token = wh.token }
 end
 
+-- The edits of a client's account in the store (see change_account):
+-- named functions of (account, a, b), so no closure is made per call.
+local function keep_intent(acct, name, intent) acct.pending[name] = acct.pending[name] or intent end
+local function drop_intent(acct, name) acct.pending[name] = nil end
+local function forget(acct, id) acct.webhooks[id] = nil end
+
+local function settle_attach(acct, name, wh)
+  acct.pending[name] = nil
+  acct.webhooks[wh.id] = store_record(wh)
+end
+
+local function save_update(acct, wh)
+  if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
+    acct.webhooks[wh.id] = store_record(wh)
+  end
+end
+
+--- A store error saying what `err` means for the caller: `fmt` of `...`.
+local function store_failure(err, fmt, ...)
+  return errors.new("store", ("%s (%s)"):format(fmt:format(...), err.message))
+end
+
 --- Whether a failed attach may still have created its webhook: the request
 -- went out and the answer does not prove it was refused.
 local function may_have_created(err, sent)
@@ -296,9 +318,9 @@ function Client:attach(spec)
                     :format(err.message, name)
       -- Make the intent durable (it was only noted); a failure here leaves
       -- the note, which still lists it.
-      self:edit_account(function(acct) acct.pending[name] = acct.pending[name] or intent end)
+      self:edit_account(keep_intent, name, intent)
     elseif not had_intent then
-      self:edit_account(function(acct) acct.pending[name] = nil end)
+      self:edit_account(drop_intent, name)
     end
     return nil, err
   end
@@ -309,10 +331,10 @@ function Client:attach(spec)
     events = strlist(obj.events) or copy_list(events),  -- events also sits in the intent
     created_at = str(obj.created_at),
   }
-  local _, store_err = self:edit_account(function(acct)
-    acct.pending[name] = nil
-    acct.webhooks[wh.id] = store_record(wh)
-  end, "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
+  local _, store_err = self:edit_account(settle_attach, name, wh)
+  if store_err then
+    store_err = store_failure(store_err, "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
+  end
   return wh, store_err
 end
 
@@ -359,14 +381,21 @@ function Client:resolve(target)
   return nil, { { "webhook", ("cannot find the id and token of webhook %q: %s"):format(tostring(target), why) } }
 end
 
---- Runs fn(account) under the store lock for this client's base_url and
--- company, as a change of animo.store (`light`: fn also returns note
+--- Runs fn(account, a, b) under the store lock for this client's base_url
+-- and company, as a change of animo.store (`light`: fn also returns note
 -- lines); does nothing without a store. Returns fn's value or nil, err.
-local function change_account(self, fn, light)
+local function change_account(self, light, fn, a, b)
   if not self.store then return nil, self.store_problem end
+  local base_url, company = self.base_url, self.company
   return task.store_change(self.store, self.deadline, function(doc)
-    return fn(store.account(doc, self.base_url, self.company, true))
+    return fn(store.account(doc, base_url, company, true), a, b)
   end, light)
+end
+
+local function note(acct, intent, self)
+  if acct.pending[intent.name] then return true, "" end
+  acct.pending[intent.name] = intent  -- seen by the rest of a batch, kept by a full write
+  return false, store.note_line(self.base_url, self.company, intent)
 end
 
 --- Notes the intent of an attach about to be sent, as a light change;
@@ -374,23 +403,13 @@ end
 -- pending already, or nil, err.
 -- @local
 function Client:note_intent(intent)
-  return change_account(self, function(acct)
-    if acct.pending[intent.name] then return true, "" end
-    acct.pending[intent.name] = intent  -- seen by the rest of a batch, kept by a full write
-    return false, store.note_line(self.base_url, self.company, intent)
-  end, true)
+  return change_account(self, true, note, intent, self)
 end
 
---- change_account for a durable change: `failure`, when given, is a format
--- of `...` that says what a failure means for the caller (formatted only
--- when there is one).
+--- change_account for a durable change.
 -- @local
-function Client:edit_account(fn, failure, ...)
-  local result, err = change_account(self, fn, false)
-  if err and failure then
-    err.message = ("%s (%s)"):format(failure:format(...), err.message)
-  end
-  return result, err
+function Client:edit_account(fn, a, b)
+  return change_account(self, false, fn, a, b)
 end
 
 --- Common part of update and detach: checks, then sends. Returns the 2xx
@@ -440,11 +459,10 @@ function Client:update(target, changes)
     events = strlist(obj.events) or copy_list(changes.events or found.events or {}),
     created_at = str(obj.created_at, found.created_at),
   }
-  local _, store_err = self:edit_account(function(acct)
-    if acct.webhooks[wh.id] or (wh.name and wh.url and wh.events[1]) then
-      acct.webhooks[wh.id] = store_record(wh)
-    end
-  end, "webhook %q was updated but the store could not be: keep its token from the returned record", tostring(wh.name))
+  local _, store_err = self:edit_account(save_update, wh)
+  if store_err then
+    store_err = store_failure(store_err, "webhook %q was updated but the store could not be: keep its token from the returned record", tostring(wh.name))
+  end
   return wh, store_err
 end
 
@@ -455,9 +473,10 @@ function Client:detach(target)
   end
   local res, found = self:change("DELETE", "detach", target, nil)
   if not res then return nil, found end
-  local _, store_err = self:edit_account(function(acct) acct.webhooks[found.id] = nil end,
-    "webhook %s was detached but its record could not be removed from the store", found.id)
-  if store_err then return nil, store_err end
+  local _, store_err = self:edit_account(forget, found.id)
+  if store_err then
+    return nil, store_failure(store_err, "webhook %s was detached but its record could not be removed from the store", found.id)
+  end
   return true
 end
 
