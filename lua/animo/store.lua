@@ -231,7 +231,9 @@ end
 
 --- Adds note `lines` to the lock file, after `notes`, once a store of
 -- `size` bytes with the notes and the records they will become could be
--- saved. Returns nil or an error.
+-- saved. Returns nil or an error; then, when known, what the lock file
+-- holds now, as a notes_folded value (an empty file gets a header first,
+-- whose name only the next read learns).
 local function add_notes(self, notes, size, lines)
   if lines == nil or lines == "" then return nil end
   local text = notes.text
@@ -239,6 +241,7 @@ local function add_notes(self, notes, size, lines)
   local done, msg = self.file:check_room(size + #text + 2 * #lines + 512)
   if done then done, msg = self.file:note(lines) end
   if not done then return store_error(msg) end
+  if text ~= "" then return nil, ("%s:%d"):format(notes.name, #text + #lines) end
 end
 
 --- Read-modify-write under the lock: fn(doc) edits doc in place; the
@@ -262,11 +265,15 @@ function Store:change(wait, fn, light)
     end
     result = r
     if light then
-      err = add_notes(self, notes, text and #text or 0, lines)
+      local folded
+      err, folded = add_notes(self, notes, text and #text or 0, lines)
       -- The file is unchanged, and doc is what it reads as with the notes
       -- folded in (fn added only what its lines note): the next change
-      -- can skip parsing it.
-      if not err then self.written = { text = text, doc = doc } end
+      -- can skip parsing it, and folding these notes again.
+      if not err then
+        doc.notes_folded = folded or doc.notes_folded
+        self.written = { text = text, doc = doc }
+      end
     else
       err = write_back(self, doc, notes)
     end

@@ -2,8 +2,10 @@
 # compare.sh [N] — animo side by side with the floor (a C loop reusing one
 # libcurl handle) and with what users would pick instead, against nginx on
 # loopback HTTPS answering the three Animo routes with canned bodies, with
-# certificate verification on for every client. Prints figures; asserts
-# nothing; not part of the test suite.
+# certificate verification on for every client; and the store against the
+# disk's own floor (one atomic replace) and against the C loop making that
+# replace after each request. Prints figures; asserts nothing; not part of
+# the test suite.
 #   sh spec/bench/compare.sh          N=2000 rounds of attach+update+detach
 # Env: RUNS (3, alternating), N_CMD (30 rounds for one-process-per-request).
 # Ends with instruction counts from callgrind, which the machine load does
@@ -96,6 +98,7 @@ while [ "$r" -lt "$RUNS" ]; do
   run animo-commands $((3 * N_CMD)) env ANIMO_STORE="$dir/store/store.json" sh "$dir/commands.sh"
   size=$(stat -c %s "$dir/store/store.json" 2>/dev/null || echo 600)
   run disk-floor-per-write $((3 * N)) "$dir/floor" "$dir" "$size" $((3 * N))
+  run c-reference-and-replace $((3 * N)) "$dir/ref" "$base" "$dir/ca.pem" "$token" "$N" "$dir" "$size"
 done
 
 echo "N = $N rounds of attach + update + detach (3 requests each); $RUNS runs, medians; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
@@ -109,16 +112,18 @@ function median(a, k, m,   i, j, t, v) {
 END {
   rw = median(wall, "c-reference", n["c-reference"]) / req["c-reference"]
   rc = median(cpu, "c-reference", n["c-reference"]) / req["c-reference"]
-  printf "%-22s %9s %12s %12s %10s %8s %8s\n", "client", "requests", "ms/request", "CPU ms/req", "max RSS", "x wall", "x CPU"
+  printf "%-24s %9s %12s %12s %10s %8s %8s\n", "client", "requests", "ms/request", "CPU ms/req", "max RSS", "x wall", "x CPU"
   for (c = 1; c <= count; c++) {
     k = names[c]
     w = median(wall, k, n[k]) / req[k]; u = median(cpu, k, n[k]) / req[k]
-    printf "%-22s %9d %12.4f %12.4f %7.1f MiB %8.2f %8.2f\n", k, req[k], w * 1000, u * 1000, median(rss, k, n[k]) / 1024, w / rw, u / rc
+    printf "%-24s %9d %12.4f %12.4f %7.1f MiB %8.2f %8.2f\n", k, req[k], w * 1000, u * 1000, median(rss, k, n[k]) / 1024, w / rw, u / rc
     ms[k] = w * 1000
   }
   added = ms["animo-store-on"] - ms["animo-store-off"]
   printf "\nstore: adds %.3f ms per operation; the disk floor is %.3f ms per atomic replace with fsync\n", added, ms["disk-floor-per-write"]
   printf "       (temp file, write, fsync, rename, fsync of the folder) of a file of the store size: %.2fx\n", added / ms["disk-floor-per-write"]
+  c_added = ms["c-reference-and-replace"] - ms["c-reference"]
+  printf "       the C reference making that replace after each request adds %.3f ms: %.2fx the floor\n", c_added, c_added / ms["disk-floor-per-write"]
 }' "$dir/results"
 
 echo

@@ -4,11 +4,10 @@
  * as core/store.c does, without locking, reading or JSON.
  *   floor DIR SIZE N
  */
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "replace.h"
 
 int main(int argc, char **argv) {
   if (argc != 4) return 2;
@@ -22,12 +21,7 @@ int main(int argc, char **argv) {
   snprintf(tmp, sizeof tmp, "%s/.floor.json.tmp", dir);
   int dfd = open(dir, O_RDONLY | O_DIRECTORY);
   for (int i = 0; i < n; i++) {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size || fsync(fd) != 0 || close(fd) != 0 ||
-        rename(tmp, path) != 0 || fsync(dfd) != 0) {
-      perror("floor");
-      return 1;
-    }
+    if (replace_file(dfd, tmp, path, data, size) != 0) return 1;
   }
   close(dfd);
   free(data);

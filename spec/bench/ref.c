@@ -1,13 +1,17 @@
 /*
  * ref.c — the floor for spec/bench/compare.sh: N rounds of attach, update
  * and detach with one reused libcurl easy handle, verification on, the same
- * headers and bodies animo sends. No JSON work, no checks, no store.
- *   ref BASE_URL CA_FILE TOKEN N
+ * headers and bodies animo sends. No JSON work, no checks, no store; given
+ * DIR and SIZE, it also replaces a SIZE-byte file in DIR after each request
+ * (see replace.h), as a store does, without locking, reading or JSON.
+ *   ref BASE_URL CA_FILE TOKEN N [DIR SIZE]
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "replace.h"
 
 static size_t sink(char *d, size_t s, size_t n, void *u) {
   (void)d, (void)u;
@@ -15,9 +19,19 @@ static size_t sink(char *d, size_t s, size_t n, void *u) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) return 2;
+  if (argc != 5 && argc != 7) return 2;
   const char *base = argv[1], *ca = argv[2], *token = argv[3];
   int n = atoi(argv[4]);
+  int dfd = -1;
+  size_t size = argc == 7 ? (size_t)atol(argv[6]) : 0;
+  char *data = calloc(1, size + 1), path[4096], tmp[4096];
+  if (data == NULL) return 1;
+  if (argc == 7) {
+    memset(data, 'x', size);
+    snprintf(path, sizeof path, "%s/ref.json", argv[5]);
+    snprintf(tmp, sizeof tmp, "%s/.ref.json.tmp", argv[5]);
+    if ((dfd = open(argv[5], O_RDONLY | O_DIRECTORY)) < 0) return 1;
+  }
   char url[3][512], auth[2048];
   snprintf(url[0], sizeof url[0], "%s/c9Xk2/webhooks/attach", base);
   snprintf(url[1], sizeof url[1], "%s/c9Xk2/webhooks/update", base);
@@ -51,8 +65,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ref: request failed\n");
         return 1;
       }
+      if (dfd >= 0 && replace_file(dfd, tmp, path, data, size) != 0) return 1;
     }
   }
+  if (dfd >= 0) close(dfd);
+  free(data);
   curl_slist_free_all(h);
   curl_easy_cleanup(c);
   curl_global_cleanup();
