@@ -52,10 +52,30 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud);
 static size_t on_header(char *line, size_t size, size_t n, void *ud);
 static int on_prereq(void *ud, char *ip, char *local_ip, int port, int local_port);
 
+/* A variable of the environment, NULL when unset or empty. */
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The proxy libcurl would take from the environment for an https URL.
+ * Given explicitly (with no_proxy), so libcurl does not read six variables
+ * again before every request. */
+static int set_proxy(CURL *c) {
+  const char *proxy = env("https_proxy");
+  if (proxy == NULL) proxy = env("HTTPS_PROXY");
+  if (proxy == NULL) proxy = env("all_proxy");
+  if (proxy == NULL) proxy = env("ALL_PROXY");
+  const char *no_proxy = env("no_proxy");
+  if (no_proxy == NULL) no_proxy = env("NO_PROXY");
+  return curl_easy_setopt(c, CURLOPT_PROXY, proxy ? proxy : "") ||
+         curl_easy_setopt(c, CURLOPT_NOPROXY, no_proxy ? no_proxy : "");
+}
+
 /* The options every request shares, set once: the handle is never reset. */
 static int set_fixed_options(ah_http *h) {
   CURL *c = h->curl;
-  return curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") ||
+  return set_proxy(c) || curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") ||
          curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") ||
          curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
          curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) ||

@@ -166,6 +166,30 @@ describe("animo.http requests", function()
   end)
 end)
 
+describe("animo.http proxy", function()
+  -- A request from a fresh animo process with `env`: its status, or the
+  -- kind of its failure.
+  local function request_with(env)
+    local r = user_request()
+    local script = ("local r = %s; local res, kind = require('animo.core').http():request(r); "
+                    .. "print(res and res.status or kind)")
+      :format(("{ method = %q, url = %q, ca_file = %q, headers = { %q }, timeout = 5 }")
+        :format(r.method, r.url, r.ca_file, r.headers[1]))
+    local code, out = helper.run({ "-e", script }, env)
+    assert.equal(0, code)
+    return out
+  end
+
+  it("takes its proxy from the environment as libcurl would, once per handle, and honours no_proxy", function()
+    assert.equal("200\n", request_with{})
+    for _, name in ipairs{ "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" } do
+      assert.equal("network\n", request_with{ [name] = "http://127.0.0.1:1" })  -- nobody listens there
+    end
+    assert.equal("200\n", request_with{ https_proxy = "http://127.0.0.1:1", no_proxy = "127.0.0.1" })
+    assert.equal("200\n", request_with{ https_proxy = "http://127.0.0.1:1", NO_PROXY = "127.0.0.1" })
+  end)
+end)
+
 describe("the core module", function()
   it("has a monotonic clock and a sleep", function()
     local t0 = core.now()
