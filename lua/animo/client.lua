@@ -333,7 +333,8 @@ function Client:attach(spec)
   }
   local _, store_err = self:edit_account(settle_attach, name, wh)
   if store_err then
-    store_err = store_failure(store_err, "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
+    store_err = store_failure(store_err,
+      "webhook %q was created but its token could not be saved: keep it from the returned record", wh.name)
   end
   return wh, store_err
 end
@@ -461,7 +462,8 @@ function Client:update(target, changes)
   }
   local _, store_err = self:edit_account(save_update, wh)
   if store_err then
-    store_err = store_failure(store_err, "webhook %q was updated but the store could not be: keep its token from the returned record", tostring(wh.name))
+    store_err = store_failure(store_err,
+      "webhook %q was updated but the store could not be: keep its token from the returned record", tostring(wh.name))
   end
   return wh, store_err
 end
