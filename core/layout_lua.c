@@ -59,10 +59,9 @@ static void add_encoded(lua_State *L, buffer *b, int encode, int idx) {
   lua_pushvalue(L, encode);
   lua_pushvalue(L, idx);
   lua_call(L, 1, 1);
+  if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "layout: encode returned no string");
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
-  if (s == NULL || lua_type(L, -1) != LUA_TSTRING)
-    luaL_error(L, "layout: encode returned no string");
   reserve(L, b, len);
   char *out = b->p + b->len;
   for (size_t i = 0; i < len; i++) {

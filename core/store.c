@@ -198,7 +198,10 @@ static int write_notes_header(int fd) {
   }
   char header[NOTES_HEADER_LEN + 1];
   snprintf(header, sizeof header, "{\"notes\":\"%016llx\"}\n", (unsigned long long)name);
-  return pwrite(fd, header, NOTES_HEADER_LEN, 0) == NOTES_HEADER_LEN ? 0 : -1;
+  ssize_t n = pwrite(fd, header, NOTES_HEADER_LEN, 0);
+  if (n == NOTES_HEADER_LEN) return 0;
+  if (n >= 0) errno = ENOSPC; /* a short write leaves errno as it was */
+  return -1;
 }
 
 static int is_notes_header(const char *h) {
