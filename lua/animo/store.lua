@@ -14,7 +14,8 @@
 -- core/store.h). Reads see the notes as pending; the next change folds them
 -- into the document, so the record written when the answer comes settles
 -- the intent, and a failed attach makes its intent durable ("notes_folded"
--- says which notes the document holds already).
+-- says which notes the document holds already, so they can stay in the
+-- lock file until they fill a block).
 --
 -- core.store (C) makes every change atomic, durable and serialised between
 -- processes; this module decides paths and the document's shape.
@@ -127,9 +128,12 @@ local function misshapen(doc)
 end
 
 -- The lock file's notes start with a header line naming them; a document
--- that has folded them in says so (notes_folded = "NAME:BYTES"), so notes a
--- writer could not clear (killed, or a power cut undoing the clear) are
--- not folded in again after their attach settled.
+-- that has folded them in says so (notes_folded = "NAME:BYTES"), so they
+-- are not folded in again after their attach settled. Folded notes are
+-- cleared (under a new name) only once the file passes NOTES_KEPT bytes:
+-- clearing after every attach would change the lock file, and so the next
+-- fsync's journal commit, each time.
+local NOTES_KEPT = 4096
 
 --- The lock file's `text` as { text, name ("" without a header), body (the
 -- byte where the notes start, past the header) }. The header is written
@@ -214,7 +218,7 @@ local function encode_doc(self, doc)
 end
 
 --- Writes `doc` back (durably), saying it holds the `notes`, then clears
--- them under a new name. Returns nil or an error.
+-- them under a new name once they are many. Returns nil or an error.
 local function write_back(self, doc, notes)
   local noted = #notes.text >= notes.body
   if noted then doc.notes_folded = ("%s:%d"):format(notes.name, #notes.text) end
@@ -223,7 +227,7 @@ local function write_back(self, doc, notes)
   local done, msg = self.file:replace(text)
   if not done then return store_error(msg) end
   self.written = { text = text, doc = doc }
-  if noted then
+  if noted and #notes.text > NOTES_KEPT then
     -- A failure leaves notes the document says it holds: harmless.
     self.file:clear_notes()
   end
