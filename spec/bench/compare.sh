@@ -88,42 +88,60 @@ run() {
 r=0
 while [ "$r" -lt "$RUNS" ]; do
   r=$((r + 1))
+  # The runs a ratio compares follow each other, so a drift of the machine
+  # between iterations does not enter it.
   run c-reference $((3 * N)) "$dir/ref" "$base" "$dir/ca.pem" "$token" "$N"
   run animo-store-off $((3 * N)) env ANIMO_STORE=off build/animo spec/bench/animo_loop.lua "$N"
   rm -rf "$dir/store"
   run animo-store-on $((3 * N)) env ANIMO_STORE="$dir/store/store.json" build/animo spec/bench/animo_loop.lua "$N"
+  size=$(stat -c %s "$dir/store/store.json" 2>/dev/null || echo 600)
+  run disk-floor-per-write $((3 * N)) "$dir/floor" "$dir" "$size" $((3 * N))
+  run c-reference-and-replace $((3 * N)) "$dir/ref" "$base" "$dir/ca.pem" "$token" "$N" "$dir" "$size"
   run curl-cli-one-process $((3 * N)) curl -sf -K "$dir/curl.cfg"
   run python-requests $((3 * N)) /usr/bin/python3 spec/bench/requests_loop.py "$base" "$dir/ca.pem" "$token" "$N"
   rm -rf "$dir/store"
   run animo-commands $((3 * N_CMD)) env ANIMO_STORE="$dir/store/store.json" sh "$dir/commands.sh"
-  size=$(stat -c %s "$dir/store/store.json" 2>/dev/null || echo 600)
-  run disk-floor-per-write $((3 * N)) "$dir/floor" "$dir" "$size" $((3 * N))
-  run c-reference-and-replace $((3 * N)) "$dir/ref" "$base" "$dir/ca.pem" "$token" "$N" "$dir" "$size"
 done
 
-echo "N = $N rounds of attach + update + detach (3 requests each); $RUNS runs, medians; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
+echo "N = $N rounds of attach + update + detach (3 requests each); $RUNS runs: medians, and ratios are"
+echo "the median of each run's ratio; nginx $(nginx -v 2>&1 | sed 's/.*\///')"
 awk '
-{ k = $1; n[k]++; req[k] = $2; wall[k, n[k]] = $3; cpu[k, n[k]] = $4 + $5; rss[k, n[k]] = $6; order[k] = order[k] ? order[k] : ++count; names[count] = k }
-function median(a, k, m,   i, j, t, v) {
+{
+  k = $1; i = ++n[k]; req[k] = $2
+  wall[k, i] = $3 * 1000 / $2; cpu[k, i] = ($4 + $5) * 1000 / $2; rss[k, i] = $6  # ms per request, KiB
+  if (!(k in order)) { order[k] = ++count; names[count] = k }
+}
+function median(a, k,   m, i, j, t, v) {
+  m = n[k]
   for (i = 1; i <= m; i++) v[i] = a[k, i]
   for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
   return v[int((m + 1) / 2)]
 }
 END {
-  rw = median(wall, "c-reference", n["c-reference"]) / req["c-reference"]
-  rc = median(cpu, "c-reference", n["c-reference"]) / req["c-reference"]
+  ref = "c-reference"; floor = "disk-floor-per-write"
+  for (c = 1; c <= count; c++) {
+    k = names[c]
+    for (i = 1; i <= n[k]; i++) {
+      xwall[k, i] = wall[k, i] / wall[ref, i]; xcpu[k, i] = cpu[k, i] / cpu[ref, i]
+    }
+  }
+  for (i = 1; i <= n[ref]; i++) {
+    added["store", i] = wall["animo-store-on", i] - wall["animo-store-off", i]
+    added["c", i] = wall["c-reference-and-replace", i] - wall[ref, i]
+    xfloor["store", i] = added["store", i] / wall[floor, i]
+    xfloor["c", i] = added["c", i] / wall[floor, i]
+  }
+  n["store"] = n["c"] = n[ref]
   printf "%-24s %9s %12s %12s %10s %8s %8s\n", "client", "requests", "ms/request", "CPU ms/req", "max RSS", "x wall", "x CPU"
   for (c = 1; c <= count; c++) {
     k = names[c]
-    w = median(wall, k, n[k]) / req[k]; u = median(cpu, k, n[k]) / req[k]
-    printf "%-24s %9d %12.4f %12.4f %7.1f MiB %8.2f %8.2f\n", k, req[k], w * 1000, u * 1000, median(rss, k, n[k]) / 1024, w / rw, u / rc
-    ms[k] = w * 1000
+    printf "%-24s %9d %12.4f %12.4f %7.1f MiB", k, req[k], median(wall, k), median(cpu, k), median(rss, k) / 1024
+    if (k == floor || k == "c-reference-and-replace") printf " %8s %8s\n", "-", "-"
+    else printf " %8.2f %8.2f\n", median(xwall, k), median(xcpu, k)
   }
-  added = ms["animo-store-on"] - ms["animo-store-off"]
-  printf "\nstore: adds %.3f ms per operation; the disk floor is %.3f ms per atomic replace with fsync\n", added, ms["disk-floor-per-write"]
-  printf "       (temp file, write, fsync, rename, fsync of the folder) of a file of the store size: %.2fx\n", added / ms["disk-floor-per-write"]
-  c_added = ms["c-reference-and-replace"] - ms["c-reference"]
-  printf "       the C reference making that replace after each request adds %.3f ms: %.2fx the floor\n", c_added, c_added / ms["disk-floor-per-write"]
+  printf "\nstore: adds %.3f ms per operation; the disk floor is %.3f ms per atomic replace with fsync\n", median(added, "store"), median(wall, floor)
+  printf "       (temp file, write, fsync, rename, fsync of the folder) of a file of the store size: %.2fx\n", median(xfloor, "store")
+  printf "       the C reference making that replace after each request adds %.3f ms: %.2fx the floor\n", median(added, "c"), median(xfloor, "c")
 }' "$dir/results"
 
 echo
